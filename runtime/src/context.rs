@@ -1,0 +1,68 @@
+//! Which runtime, if any, is running on this thread.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use crate::scheduler::Core;
+
+thread_local! {
+    static CURRENT: RefCell<Option<Rc<Core>>> = const { RefCell::new(None) };
+}
+
+/// Error text for runtime-only calls made outside one.
+pub(crate) const NO_RUNTIME: &str = "must be called from inside an edgeloop runtime \
+     (from the future given to `edgeloop::block_on` / `Runtime::block_on`, or from a task it spawned)";
+
+const NESTED_RUNTIME: &str = "cannot start an edgeloop runtime from inside another one: \
+     `block_on` was called on a thread that is already running `block_on`; \
+     spawn the work with `edgeloop::spawn` and `.await` its handle instead";
+
+/// Makes `core` current until dropped.
+pub(crate) struct EnterGuard(());
+
+/// Makes `core` the thread's runtime.
+///
+/// # Panics
+/// If a runtime is already current on this thread.
+pub(crate) fn enter(core: Rc<Core>) -> EnterGuard {
+    try_enter(core).expect(NESTED_RUNTIME)
+}
+
+/// Makes `core` the thread's runtime, unless one already is.
+pub(crate) fn try_enter(core: Rc<Core>) -> Option<EnterGuard> {
+    CURRENT.with(|current| {
+        let mut current = current.borrow_mut();
+        if current.is_some() {
+            return None;
+        }
+        *current = Some(core);
+        Some(EnterGuard(()))
+    })
+}
+
+impl Drop for EnterGuard {
+    fn drop(&mut self) {
+        // Taken out first: dropping the `Rc` must not happen under the borrow.
+        let core = CURRENT.try_with(|current| current.borrow_mut().take());
+        drop(core);
+    }
+}
+
+/// Runs `f` with the current runtime, or returns `None` outside one (and
+/// during thread teardown).
+pub(crate) fn with_core<R>(f: impl FnOnce(&Rc<Core>) -> R) -> Option<R> {
+    CURRENT
+        .try_with(|current| current.borrow().as_ref().map(f))
+        .ok()
+        .flatten()
+}
+
+/// Like [`with_core`], but panics with a plain message outside a runtime.
+/// `what` names the call (`"edgeloop::spawn"`).
+#[track_caller]
+pub(crate) fn expect_core<R>(what: &str, f: impl FnOnce(&Rc<Core>) -> R) -> R {
+    match with_core(f) {
+        Some(r) => r,
+        None => panic!("`{what}` {NO_RUNTIME}"),
+    }
+}

@@ -1,0 +1,61 @@
+//! The I/O budget: how many I/O operations one task poll may complete.
+//!
+//! A connection whose peer never pauses would otherwise keep its task busy
+//! forever (edge-triggered readiness never runs dry while data keeps coming).
+//! Each poll starts with [`Budget::IO_OPERATIONS`] units; every I/O
+//! operation that completes spends one; once spent, operations return
+//! `Pending` after waking the task, which goes to the back of the run queue.
+
+use std::cell::Cell;
+use std::task::Context;
+
+/// A task poll's remaining I/O operations; `None` outside the runtime.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Budget(Option<u32>);
+
+impl Budget {
+    /// Operations one task poll may complete before yielding.
+    pub(crate) const IO_OPERATIONS: u32 = 128;
+
+    pub(crate) fn initial(ops: u32) -> Budget {
+        Budget(Some(ops))
+    }
+
+    pub(crate) const fn unconstrained() -> Budget {
+        Budget(None)
+    }
+}
+
+thread_local! {
+    static BUDGET: Cell<Budget> = const { Cell::new(Budget::unconstrained()) };
+}
+
+/// Runs `f` with `budget`, restoring the previous one afterwards.
+pub(crate) fn with_budget<R>(budget: Budget, f: impl FnOnce() -> R) -> R {
+    struct Restore(Budget);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let _ = BUDGET.try_with(|b| b.set(self.0));
+        }
+    }
+    let _restore = Restore(BUDGET.with(|b| b.replace(budget)));
+    f()
+}
+
+/// False (after waking the task) when this poll's budget is spent.
+pub(crate) fn has_budget(cx: &mut Context<'_>) -> bool {
+    let spent = BUDGET.with(|b| matches!(b.get(), Budget(Some(0))));
+    if spent {
+        cx.waker().wake_by_ref();
+    }
+    !spent
+}
+
+/// Spends one unit for a completed operation.
+pub(crate) fn consume() {
+    BUDGET.with(|b| {
+        if let Budget(Some(n)) = b.get() {
+            b.set(Budget(Some(n.saturating_sub(1))));
+        }
+    });
+}

@@ -1,0 +1,204 @@
+//! The epoll driver: registrations, the readiness cache, and the turn that
+//! turns kernel events into wakes.
+//!
+//! One read, end to end:
+//!
+//! 1. `epoll_wait` returns an event whose `u64` is a [`Token`] (slot index +
+//!    generation), never the fd.
+//! 2. [`Driver::turn`] looks the token up in the [`Slab`]; a stale generation
+//!    (the fd was closed, its slot reused) is ignored.
+//! 3. The event's bits are OR-ed into that registration's [`ScheduledIo`]
+//!    readiness cache, and the wakers waiting in the ready direction are
+//!    collected, then woken once the slab is no longer borrowed.
+//! 4. A woken task is polled; its operation tries the syscall; on `EAGAIN` it
+//!    calls [`Driver::clear_ready`] for that direction and parks its waker with
+//!    [`Driver::poll_ready`], returning `Pending`.
+//!
+//! Each fd is registered once, edge-triggered, for both directions; nothing
+//! is re-armed per wait.
+
+mod ready;
+mod scheduled_io;
+mod slab;
+mod token;
+
+use std::cell::{Cell, RefCell};
+use std::io;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
+use std::task::{Context, Poll, Waker};
+use std::time::Duration;
+
+pub use ready::{Interest, Ready};
+pub(crate) use token::Token;
+
+use crate::sys;
+use crate::util::wake_all;
+use slab::Slab;
+
+/// Every fd is registered for both directions, edge-triggered, once.
+const REGISTER_EVENTS: u32 =
+    (libc::EPOLLIN | libc::EPOLLOUT | libc::EPOLLRDHUP | libc::EPOLLET) as u32;
+
+/// The message of the error a socket gives once its runtime has shut down.
+const SHUTDOWN_MSG: &str = "the edgeloop runtime this I/O object was registered with has shut down";
+
+/// Default size of the events buffer handed to `epoll_wait` (reused forever).
+pub(crate) const DEFAULT_MAX_EVENTS: usize = 1024;
+
+/// What one turn saw.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct Turn {
+    /// Events for registrations (the eventfd's is not counted).
+    pub(crate) io_events: usize,
+    /// Whether the cross-thread eventfd fired.
+    pub(crate) unparked: bool,
+}
+
+/// The epoll instance, its registrations, and the buffers one turn reuses.
+#[derive(Debug)]
+pub(crate) struct Driver {
+    epoll: OwnedFd,
+    events: RefCell<Vec<libc::epoll_event>>,
+    slab: RefCell<Slab>,
+    /// Wakers collected during a turn; kept to reuse its allocation.
+    woken: RefCell<Vec<Waker>>,
+    /// Set when the runtime is dropped: nothing will turn this driver again.
+    shut_down: Cell<bool>,
+}
+
+impl Driver {
+    /// Creates the epoll instance and registers `unpark_fd` (the runtime's
+    /// eventfd) under [`Token::WAKER`].
+    pub(crate) fn new(unpark_fd: BorrowedFd<'_>, max_events: usize) -> io::Result<Driver> {
+        let epoll = sys::epoll_create()?;
+        sys::epoll_ctl(
+            epoll.as_fd(),
+            libc::EPOLL_CTL_ADD,
+            unpark_fd.as_raw_fd(),
+            (libc::EPOLLIN | libc::EPOLLET) as u32,
+            Token::WAKER,
+        )?;
+        Ok(Driver {
+            epoll,
+            events: RefCell::new(Vec::with_capacity(max_events.max(1))),
+            slab: RefCell::new(Slab::default()),
+            woken: RefCell::new(Vec::new()),
+            shut_down: Cell::new(false),
+        })
+    }
+
+    /// Adds `fd` to the epoll set; its readiness is tracked until [`deregister`].
+    ///
+    /// [`deregister`]: Driver::deregister
+    pub(crate) fn register(&self, fd: RawFd) -> io::Result<Token> {
+        if self.shut_down.get() {
+            return Err(io::Error::other(SHUTDOWN_MSG));
+        }
+        let token = self.slab.borrow_mut().insert();
+        let added = sys::epoll_ctl(
+            self.epoll.as_fd(),
+            libc::EPOLL_CTL_ADD,
+            fd,
+            REGISTER_EVENTS,
+            token.to_u64(),
+        );
+        if let Err(err) = added {
+            let io = self.slab.borrow_mut().remove(token);
+            drop(io);
+            return Err(err);
+        }
+        Ok(token)
+    }
+
+    /// Removes `fd` from the epoll set and frees its slot. Call it before the
+    /// fd is closed, so the kernel forgets it while its number is still ours.
+    pub(crate) fn deregister(&self, token: Token, fd: RawFd) -> io::Result<()> {
+        let res = sys::epoll_ctl(self.epoll.as_fd(), libc::EPOLL_CTL_DEL, fd, 0, 0);
+        // Dropped outside the borrow: a waker's drop may run foreign code.
+        let io = self.slab.borrow_mut().remove(token);
+        drop(io);
+        res
+    }
+
+    /// The cached readiness in `interest`'s direction, or `Pending` with the
+    /// task's waker recorded for the next event there.
+    pub(crate) fn poll_ready(
+        &self,
+        token: Token,
+        interest: Interest,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<Ready>> {
+        if self.shut_down.get() {
+            return Poll::Ready(Err(io::Error::other(SHUTDOWN_MSG)));
+        }
+        let mut slab = self.slab.borrow_mut();
+        let Some(io) = slab.get_mut(token) else {
+            return Poll::Ready(Err(io::Error::other("I/O object is no longer registered")));
+        };
+        let ready = io.poll_ready(interest, cx.waker());
+        if ready.is_empty() {
+            Poll::Pending
+        } else {
+            Poll::Ready(Ok(ready))
+        }
+    }
+
+    /// The whole cached readiness of a registration.
+    pub(crate) fn readiness(&self, token: Token) -> Ready {
+        let mut slab = self.slab.borrow_mut();
+        slab.get_mut(token)
+            .map_or(Ready::EMPTY, |io| io.readiness())
+    }
+
+    /// Forgets readiness in `interest`'s direction after an `EAGAIN`.
+    pub(crate) fn clear_ready(&self, token: Token, interest: Interest) {
+        if let Some(io) = self.slab.borrow_mut().get_mut(token) {
+            io.clear(interest);
+        }
+    }
+
+    /// Waits for events (up to `timeout`; `None` blocks) and wakes the tasks
+    /// they concern.
+    pub(crate) fn turn(&self, timeout: Option<Duration>) -> io::Result<Turn> {
+        let mut events = self.events.borrow_mut();
+        sys::epoll_wait(self.epoll.as_fd(), &mut events, timeout)?;
+        let mut woken = std::mem::take(&mut *self.woken.borrow_mut());
+        let mut turn = Turn::default();
+        {
+            let mut slab = self.slab.borrow_mut();
+            for event in events.iter() {
+                // Copied out: `epoll_event` is packed on x86_64.
+                let (bits, data) = (event.events, event.u64);
+                if data == Token::WAKER {
+                    turn.unparked = true;
+                    continue;
+                }
+                turn.io_events += 1;
+                if let Some(io) = slab.get_mut(Token::from_u64(data)) {
+                    io.set(Ready::from_epoll(bits), &mut woken);
+                }
+            }
+        }
+        drop(events);
+        wake_all(&mut woken);
+        *self.woken.borrow_mut() = woken;
+        Ok(turn)
+    }
+
+    /// How many fds are registered.
+    pub(crate) fn registrations(&self) -> usize {
+        self.slab.borrow().len()
+    }
+
+    /// Marks the driver dead (its runtime is gone): a later poll of a socket
+    /// gets an error instead of waiting for a turn that will never come. The
+    /// waiters' wakers (tasks of the dead runtime) are released, not woken.
+    pub(crate) fn shut_down(&self) {
+        self.shut_down.set(true);
+        let mut released = Vec::new();
+        self.slab
+            .borrow_mut()
+            .for_each(|io| io.drain_all(&mut released));
+        drop(released);
+    }
+}

@@ -1,0 +1,349 @@
+//! `AsyncFd`: any nonblocking file descriptor, registered with the driver.
+
+use std::fmt;
+use std::future::poll_fn;
+use std::io;
+use std::os::fd::{AsRawFd, RawFd};
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{ready, Context, Poll};
+
+use super::{AsyncRead, AsyncWrite};
+use crate::context;
+use crate::coop;
+use crate::driver::{Driver, Interest, Ready, Token};
+
+/// A nonblocking file descriptor registered with the runtime's epoll driver.
+///
+/// The fd is registered once, edge-triggered, for both directions. Its
+/// readiness is cached: an event sets it, and only an operation that hits
+/// `EAGAIN` clears it (one direction at a time). [`poll_io`](AsyncFd::poll_io)
+/// packages that rule for any syscall; the socket types in `edgeloop-net` are
+/// thin layers over it.
+///
+/// The fd **must be in nonblocking mode**; a blocking read would stall the
+/// whole runtime. Dropping the `AsyncFd` deregisters the fd *before* the
+/// wrapped value (and so the fd) is dropped.
+///
+/// Several tasks may wait on one `AsyncFd` in the same direction: an event
+/// wakes all of them and each retries its own operation.
+///
+/// ```
+/// use std::io::{Read, Write};
+/// use std::os::unix::net::UnixStream;
+/// use edgeloop_runtime::io::{AsyncFd, Interest};
+///
+/// edgeloop_runtime::block_on(async {
+///     let (a, mut b) = UnixStream::pair()?;
+///     a.set_nonblocking(true)?;
+///     let a = AsyncFd::new(a)?;
+///     b.write_all(b"ping")?;
+///     let mut buf = [0; 4];
+///     let n = a.async_io(Interest::READABLE, |s| (&*s).read(&mut buf)).await?;
+///     assert_eq!(&buf[..n], b"ping");
+///     Ok::<_, std::io::Error>(())
+/// })?;
+/// # Ok::<_, std::io::Error>(())
+/// ```
+pub struct AsyncFd<T: AsRawFd> {
+    /// `None` only while `into_inner` takes it out.
+    inner: Option<T>,
+    token: Token,
+    driver: Rc<Driver>,
+}
+
+impl<T: AsRawFd> AsyncFd<T> {
+    /// Registers `inner`'s fd with the current runtime's driver.
+    ///
+    /// # Errors
+    /// The OS's error from `epoll_ctl` (for example `EPERM` for a regular
+    /// file, which epoll cannot watch).
+    ///
+    /// # Panics
+    /// Outside an edgeloop runtime.
+    #[track_caller]
+    pub fn new(inner: T) -> io::Result<AsyncFd<T>> {
+        let driver = context::expect_core("AsyncFd::new", |core| core.driver.clone());
+        let token = driver.register(inner.as_raw_fd())?;
+        Ok(AsyncFd {
+            inner: Some(inner),
+            token,
+            driver,
+        })
+    }
+
+    /// The wrapped value.
+    pub fn get_ref(&self) -> &T {
+        self.inner
+            .as_ref()
+            .expect("AsyncFd holds its value until dropped")
+    }
+
+    /// The wrapped value, mutably.
+    pub fn get_mut(&mut self) -> &mut T {
+        self.inner
+            .as_mut()
+            .expect("AsyncFd holds its value until dropped")
+    }
+
+    /// Deregisters the fd and returns the wrapped value (still nonblocking).
+    pub fn into_inner(mut self) -> T {
+        self.deregister();
+        self.inner
+            .take()
+            .expect("AsyncFd holds its value until dropped")
+    }
+
+    /// The readiness cached for this fd right now (a snapshot; no syscall).
+    pub fn readiness(&self) -> Ready {
+        self.driver.readiness(self.token)
+    }
+
+    /// Waits until the cached readiness says a read may make progress.
+    ///
+    /// The readiness may be stale: an operation can still hit `EAGAIN`, after
+    /// which call [`ReadyGuard::clear_ready`] (or use
+    /// [`ReadyGuard::try_io`], which does it for you) and wait again.
+    pub async fn readable(&self) -> io::Result<ReadyGuard<'_, T>> {
+        self.ready(Interest::READABLE).await
+    }
+
+    /// Waits until the cached readiness says a write may make progress.
+    pub async fn writable(&self) -> io::Result<ReadyGuard<'_, T>> {
+        self.ready(Interest::WRITABLE).await
+    }
+
+    /// Waits for readiness in `interest`'s direction.
+    pub async fn ready(&self, interest: Interest) -> io::Result<ReadyGuard<'_, T>> {
+        poll_fn(|cx| self.poll_ready(cx, interest)).await
+    }
+
+    /// Polls for read readiness; on `Pending` the task is woken by the next
+    /// read event.
+    pub fn poll_read_ready<'a>(
+        &'a self,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<ReadyGuard<'a, T>>> {
+        self.poll_ready(cx, Interest::READABLE)
+    }
+
+    /// Polls for write readiness; on `Pending` the task is woken by the next
+    /// write event.
+    pub fn poll_write_ready<'a>(
+        &'a self,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<ReadyGuard<'a, T>>> {
+        self.poll_ready(cx, Interest::WRITABLE)
+    }
+
+    fn poll_ready<'a>(
+        &'a self,
+        cx: &mut Context<'_>,
+        interest: Interest,
+    ) -> Poll<io::Result<ReadyGuard<'a, T>>> {
+        let ready = ready!(self.driver.poll_ready(self.token, interest, cx))?;
+        Poll::Ready(Ok(ReadyGuard {
+            fd: self,
+            interest,
+            ready,
+        }))
+    }
+
+    /// Runs the nonblocking operation `op` once the fd is ready in
+    /// `interest`'s direction: the one rule every socket operation follows.
+    ///
+    /// - ready: call `op`; `EINTR` is retried at once;
+    /// - `EAGAIN`/`EWOULDBLOCK`: clear that direction's readiness, record the
+    ///   task's waker, return `Pending` (the next edge wakes the task);
+    /// - anything else, success or error, is returned as is.
+    ///
+    /// Each completed operation spends one unit of the task's I/O budget;
+    /// when the budget is spent this returns `Pending` and re-queues the task
+    /// so that other tasks get a turn.
+    pub fn poll_io<R>(
+        &self,
+        cx: &mut Context<'_>,
+        interest: Interest,
+        mut op: impl FnMut(&T) -> io::Result<R>,
+    ) -> Poll<io::Result<R>> {
+        if !coop::has_budget(cx) {
+            return Poll::Pending;
+        }
+        loop {
+            ready!(self.driver.poll_ready(self.token, interest, cx))?;
+            match op(self.get_ref()) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    self.driver.clear_ready(self.token, interest);
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                res => {
+                    coop::consume();
+                    return Poll::Ready(res);
+                }
+            }
+        }
+    }
+
+    /// The `async` form of [`poll_io`](AsyncFd::poll_io).
+    pub async fn async_io<R>(
+        &self,
+        interest: Interest,
+        mut op: impl FnMut(&T) -> io::Result<R>,
+    ) -> io::Result<R> {
+        poll_fn(|cx| self.poll_io(cx, interest, &mut op)).await
+    }
+
+    /// Tries `op` without waiting: `WouldBlock` if the cached readiness says
+    /// not ready, or if `op` hits `EAGAIN` (which clears the readiness).
+    /// `EINTR` is retried.
+    pub fn try_io<R>(
+        &self,
+        interest: Interest,
+        mut op: impl FnMut(&T) -> io::Result<R>,
+    ) -> io::Result<R> {
+        if self
+            .driver
+            .readiness(self.token)
+            .for_interest(interest)
+            .is_empty()
+        {
+            return Err(io::ErrorKind::WouldBlock.into());
+        }
+        loop {
+            match op(self.get_ref()) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    self.driver.clear_ready(self.token, interest);
+                    return Err(e);
+                }
+                res => return res,
+            }
+        }
+    }
+
+    fn deregister(&mut self) {
+        if let Some(inner) = &self.inner {
+            // An error means the fd was closed behind our back; its slot is
+            // freed all the same, which is all that matters here.
+            let _ = self.driver.deregister(self.token, inner.as_raw_fd());
+        }
+    }
+}
+
+impl<T: AsRawFd> AsRawFd for AsyncFd<T> {
+    fn as_raw_fd(&self) -> RawFd {
+        self.get_ref().as_raw_fd()
+    }
+}
+
+impl<T: AsRawFd> Drop for AsyncFd<T> {
+    fn drop(&mut self) {
+        self.deregister();
+    }
+}
+
+impl<T: AsRawFd + fmt::Debug> fmt::Debug for AsyncFd<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AsyncFd")
+            .field("inner", &self.inner)
+            .field("token", &self.token)
+            .finish()
+    }
+}
+
+/// Reads through `&T` (files, pipes, sockets), waiting for readiness.
+impl<T: AsRawFd> AsyncRead for AsyncFd<T>
+where
+    for<'a> &'a T: io::Read,
+{
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        self.poll_io(cx, Interest::READABLE, |mut inner| {
+            io::Read::read(&mut inner, buf)
+        })
+    }
+}
+
+/// Writes through `&T`, waiting for readiness. `poll_close` only flushes:
+/// a generic fd has no half-close.
+impl<T: AsRawFd> AsyncWrite for AsyncFd<T>
+where
+    for<'a> &'a T: io::Write,
+{
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        self.poll_io(cx, Interest::WRITABLE, |mut inner| {
+            io::Write::write(&mut inner, buf)
+        })
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.poll_io(cx, Interest::WRITABLE, |mut inner| {
+            io::Write::flush(&mut inner)
+        })
+    }
+
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.poll_flush(cx)
+    }
+}
+
+/// Proof that an [`AsyncFd`] was ready in one direction.
+pub struct ReadyGuard<'a, T: AsRawFd> {
+    fd: &'a AsyncFd<T>,
+    interest: Interest,
+    ready: Ready,
+}
+
+impl<'a, T: AsRawFd> ReadyGuard<'a, T> {
+    /// The readiness seen.
+    pub fn ready(&self) -> Ready {
+        self.ready
+    }
+
+    /// The wrapped value.
+    pub fn get_ref(&self) -> &'a T {
+        self.fd.get_ref()
+    }
+
+    /// Forgets this direction's readiness: call it after an operation hit
+    /// `EAGAIN`, or the next wait returns at once and spins.
+    pub fn clear_ready(&mut self) {
+        self.fd.driver.clear_ready(self.fd.token, self.interest);
+    }
+
+    /// Runs `op`; if it hits `EAGAIN`, clears the readiness and returns
+    /// `Err(TryIoError)` so the caller can wait again.
+    pub fn try_io<R>(
+        &mut self,
+        op: impl FnOnce(&'a T) -> io::Result<R>,
+    ) -> Result<io::Result<R>, TryIoError> {
+        match op(self.fd.get_ref()) {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                self.clear_ready();
+                Err(TryIoError(()))
+            }
+            res => Ok(res),
+        }
+    }
+}
+
+impl<T: AsRawFd> fmt::Debug for ReadyGuard<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ReadyGuard")
+            .field("interest", &self.interest)
+            .field("ready", &self.ready)
+            .finish()
+    }
+}
+
+/// The operation in [`ReadyGuard::try_io`] would have blocked; readiness was
+/// cleared, so wait again.
+#[derive(Debug)]
+pub struct TryIoError(());

@@ -1,0 +1,185 @@
+//! `Runtime`, `Builder` and the free `block_on`.
+
+use std::fmt;
+use std::future::Future;
+use std::io;
+use std::rc::Rc;
+
+use crate::coop::Budget;
+use crate::driver::DEFAULT_MAX_EVENTS;
+use crate::scheduler::{Config, Core};
+use crate::task::JoinHandle;
+
+/// Tasks polled between two looks at the driver, by default.
+const DEFAULT_EVENT_INTERVAL: u32 = 61;
+
+/// A single-threaded runtime: an executor, an epoll driver and timers.
+///
+/// It is `!Send`: it runs on the thread that made it. Dropping it drops the
+/// future of every task that has not finished (closing their sockets); their
+/// `JoinHandle`s then report cancellation.
+///
+/// ```
+/// let rt = edgeloop_runtime::Runtime::new()?;
+/// let answer = rt.block_on(async { 40 + 2 });
+/// assert_eq!(answer, 42);
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub struct Runtime {
+    core: Rc<Core>,
+}
+
+impl Runtime {
+    /// A runtime with default settings.
+    pub fn new() -> io::Result<Runtime> {
+        Builder::new().build()
+    }
+
+    /// Runs `future` to completion on this thread, running spawned tasks,
+    /// I/O and timers while it waits. Returns the future's output; a panic in
+    /// `future` itself propagates to the caller.
+    ///
+    /// # Panics
+    /// If called while a runtime is already running on this thread (from
+    /// inside a task or another `block_on`).
+    #[track_caller]
+    pub fn block_on<F: Future>(&self, future: F) -> F::Output {
+        self.core.block_on(future)
+    }
+
+    /// Spawns a task on this runtime; it runs once `block_on` drives it.
+    pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + 'static,
+    {
+        self.core.spawn(future)
+    }
+
+    /// Counters describing what the runtime holds right now.
+    pub fn metrics(&self) -> RuntimeMetrics {
+        RuntimeMetrics {
+            live_tasks: self.core.live_tasks(),
+            registrations: self.core.driver.registrations(),
+            armed_timers: self.core.timers.len(),
+        }
+    }
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        self.core.shutdown();
+    }
+}
+
+impl fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Runtime")
+            .field("metrics", &self.metrics())
+            .finish()
+    }
+}
+
+/// A snapshot of what a [`Runtime`] holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RuntimeMetrics {
+    /// Spawned tasks that have not finished.
+    pub live_tasks: usize,
+    /// File descriptors registered with the epoll driver.
+    pub registrations: usize,
+    /// Timers armed and not yet fired or cancelled.
+    pub armed_timers: usize,
+}
+
+/// Runs `future` to completion on a new runtime on this thread.
+///
+/// # Panics
+/// If the runtime cannot be created (the process is out of file descriptors
+/// for its epoll instance or eventfd), or if a runtime is already running on
+/// this thread.
+///
+/// ```
+/// let n = edgeloop_runtime::block_on(async { 1 + 1 });
+/// assert_eq!(n, 2);
+/// ```
+#[track_caller]
+pub fn block_on<F: Future>(future: F) -> F::Output {
+    let rt =
+        Runtime::new().unwrap_or_else(|err| panic!("edgeloop: cannot create a runtime: {err}"));
+    rt.block_on(future)
+}
+
+/// Configures a [`Runtime`].
+///
+/// ```
+/// let rt = edgeloop_runtime::Builder::new().event_interval(31).build()?;
+/// # drop(rt);
+/// # Ok::<(), std::io::Error>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct Builder {
+    config: Config,
+}
+
+impl Builder {
+    /// The defaults: 61 tasks between driver checks, 128 I/O operations per
+    /// task poll, 1024 events per `epoll_wait`.
+    pub fn new() -> Builder {
+        Builder {
+            config: Config {
+                event_interval: DEFAULT_EVENT_INTERVAL,
+                io_budget: Budget::IO_OPERATIONS,
+                max_events: DEFAULT_MAX_EVENTS,
+            },
+        }
+    }
+
+    /// How many task polls may run before the driver is checked for I/O
+    /// (without blocking). Lower favours I/O latency, higher throughput.
+    pub fn event_interval(&mut self, polls: u32) -> &mut Builder {
+        self.config.event_interval = polls;
+        self
+    }
+
+    /// How many I/O operations one task poll may complete before its
+    /// operations return `Pending` and the task goes to the back of the queue.
+    pub fn io_budget(&mut self, operations: u32) -> &mut Builder {
+        self.config.io_budget = operations;
+        self
+    }
+
+    /// The most events one `epoll_wait` returns.
+    pub fn max_events(&mut self, events: usize) -> &mut Builder {
+        self.config.max_events = events;
+        self
+    }
+
+    /// Creates the runtime: an epoll instance and an eventfd.
+    ///
+    /// Fails with `InvalidInput` if a setting is zero, or with the OS's
+    /// error if the kernel refuses the file descriptors.
+    pub fn build(&self) -> io::Result<Runtime> {
+        let c = self.config;
+        for (value, name) in [
+            (c.event_interval as usize, "event_interval"),
+            (c.io_budget as usize, "io_budget"),
+            (c.max_events, "max_events"),
+        ] {
+            if value == 0 {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    format!("edgeloop::Builder: `{name}` must be at least 1"),
+                ));
+            }
+        }
+        Ok(Runtime {
+            core: Rc::new(Core::new(c)?),
+        })
+    }
+}
+
+impl Default for Builder {
+    fn default() -> Builder {
+        Builder::new()
+    }
+}

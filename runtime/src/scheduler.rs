@@ -1,0 +1,270 @@
+//! The single-threaded scheduler: run queues, the loop that drives them,
+//! and shutdown.
+//!
+//! One tick of [`Core::block_on`]:
+//! 1. poll the `block_on` future if it was woken;
+//! 2. move tasks woken from other threads onto the local queue, then poll up
+//!    to `event_interval` tasks from it;
+//! 3. turn the driver — without blocking if work is waiting, otherwise parked
+//!    in `epoll_wait` until the earliest timer;
+//! 4. fire due timers, then wake the tasks that called `yield_now` (so a
+//!    yielding task runs again only after I/O has been looked at).
+
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::future::Future;
+use std::io;
+use std::pin::pin;
+use std::rc::Rc;
+use std::sync::atomic::Ordering::{AcqRel, Relaxed};
+use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant};
+
+use crate::context;
+use crate::coop::{self, Budget};
+use crate::driver::Driver;
+use crate::park::Shared;
+use crate::task::{JoinHandle, TaskRef};
+use crate::time::Timers;
+use crate::util::wake_all;
+
+/// Tunables, set through [`crate::Builder`].
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Config {
+    pub(crate) event_interval: u32,
+    pub(crate) io_budget: u32,
+    pub(crate) max_events: usize,
+}
+
+/// The runtime-thread half of a runtime.
+#[derive(Debug)]
+pub(crate) struct Core {
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) driver: Rc<Driver>,
+    pub(crate) timers: Rc<Timers>,
+    local: RefCell<VecDeque<TaskRef>>,
+    owned: RefCell<OwnedTasks>,
+    /// Wakers of tasks in `yield_now`, woken after the next driver check.
+    deferred: RefCell<Vec<Waker>>,
+    /// Set at shutdown: tasks spawned from then on are cancelled at once.
+    closed: Cell<bool>,
+    config: Config,
+}
+
+impl Core {
+    pub(crate) fn new(config: Config) -> io::Result<Core> {
+        let shared = Arc::new(Shared::new()?);
+        let driver = Driver::new(shared.unpark_fd(), config.max_events)?;
+        Ok(Core {
+            shared,
+            driver: Rc::new(driver),
+            timers: Rc::new(Timers::default()),
+            local: RefCell::new(VecDeque::new()),
+            owned: RefCell::new(OwnedTasks::default()),
+            deferred: RefCell::new(Vec::new()),
+            closed: Cell::new(false),
+            config,
+        })
+    }
+
+    /// Allocates a task for `future` and queues it.
+    pub(crate) fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + 'static,
+    {
+        let ptr = TaskRef::allocate(future, self.shared.clone(), 3);
+        // SAFETY: `allocate` counted three references: one for the owned
+        // list, one for the run queue, one for the join handle.
+        let (owned, queued, join) = unsafe {
+            (
+                TaskRef::from_raw(ptr),
+                TaskRef::from_raw(ptr),
+                TaskRef::from_raw(ptr),
+            )
+        };
+        if self.closed.get() {
+            owned.shutdown();
+        } else {
+            self.owned.borrow_mut().insert(owned);
+            self.local.borrow_mut().push_back(queued);
+        }
+        JoinHandle::new(join)
+    }
+
+    /// Runs `future` to completion on this thread, driving every task.
+    pub(crate) fn block_on<F: Future>(self: &Rc<Self>, future: F) -> F::Output {
+        let _enter = context::enter(self.clone());
+        let waker = Waker::from(self.shared.clone());
+        let mut cx = Context::from_waker(&waker);
+        let mut future = pin!(future);
+        self.shared.main_woken.store(true, Relaxed);
+        loop {
+            if self.shared.main_woken.swap(false, AcqRel) {
+                let budget = Budget::initial(self.config.io_budget);
+                if let Poll::Ready(out) =
+                    coop::with_budget(budget, || future.as_mut().poll(&mut cx))
+                {
+                    return out;
+                }
+            }
+            self.run_tasks();
+            self.check_driver();
+        }
+    }
+
+    /// Polls up to `event_interval` queued tasks.
+    fn run_tasks(&self) {
+        {
+            let mut local = self.local.borrow_mut();
+            while let Some(task) = self.shared.remote.pop() {
+                local.push_back(task);
+            }
+        }
+        for _ in 0..self.config.event_interval {
+            let Some(task) = self.local.borrow_mut().pop_front() else {
+                break;
+            };
+            let budget = Budget::initial(self.config.io_budget);
+            if coop::with_budget(budget, || task.run()) {
+                let owned = self.owned.borrow_mut().remove(&task);
+                drop(owned);
+            }
+            drop(task);
+            if self.shared.main_woken.load(Relaxed) {
+                break;
+            }
+        }
+    }
+
+    /// Turns the driver: a zero-timeout peek if anything is runnable,
+    /// otherwise a park until the next timer (or forever).
+    fn check_driver(&self) {
+        let runnable = !self.local.borrow().is_empty()
+            || !self.deferred.borrow().is_empty()
+            || self.shared.main_woken.load(Relaxed);
+        let timeout = if runnable {
+            Some(Duration::ZERO)
+        } else {
+            self.timers
+                .next_deadline()
+                .map(|d| d.saturating_duration_since(Instant::now()))
+        };
+        let park = timeout != Some(Duration::ZERO) && self.shared.prepare_park();
+        let turn = self
+            .driver
+            .turn(if park { timeout } else { Some(Duration::ZERO) })
+            .unwrap_or_else(|err| panic!("edgeloop: epoll_wait failed: {err}"));
+        self.shared.unparked(turn.unparked);
+        self.timers.fire(Instant::now());
+        let mut deferred = std::mem::take(&mut *self.deferred.borrow_mut());
+        wake_all(&mut deferred);
+        *self.deferred.borrow_mut() = deferred;
+    }
+
+    /// Remembers a `yield_now` caller until the driver has been checked.
+    pub(crate) fn defer(&self, waker: &Waker) {
+        self.deferred.borrow_mut().push(waker.clone());
+    }
+
+    /// Queues a task woken on this thread.
+    pub(crate) fn push_local(&self, task: TaskRef) {
+        self.local.borrow_mut().push_back(task);
+    }
+
+    /// How many spawned tasks have not finished.
+    pub(crate) fn live_tasks(&self) -> usize {
+        self.owned.borrow().len
+    }
+
+    /// Drops every unfinished task's future (closing its sockets), then
+    /// releases the queues, timers and registrations.
+    pub(crate) fn shutdown(self: &Rc<Self>) {
+        // Futures' destructors may spawn or touch timers; let them find this
+        // runtime, unless another one is running on this thread.
+        let _enter = context::try_enter(self.clone());
+        self.closed.set(true);
+        loop {
+            let tasks = std::mem::take(&mut self.owned.borrow_mut().slots);
+            if tasks.is_empty() {
+                break;
+            }
+            self.owned.borrow_mut().clear();
+            for task in tasks.into_iter().flatten() {
+                task.shutdown();
+            }
+        }
+        let local = std::mem::take(&mut *self.local.borrow_mut());
+        drop(local);
+        while let Some(task) = self.shared.remote.pop() {
+            drop(task);
+        }
+        let deferred = std::mem::take(&mut *self.deferred.borrow_mut());
+        drop(deferred);
+        self.timers.clear();
+        self.driver.shut_down();
+    }
+}
+
+/// Queues a woken task: on the local queue if its runtime is running on this
+/// thread, otherwise on the runtime's cross-thread queue (unparking it).
+pub(crate) fn schedule(task: TaskRef) {
+    let mut task = Some(task);
+    context::with_core(|core| {
+        if let Some(t) = task.take_if(|t| Arc::ptr_eq(&core.shared, &t.header().shared)) {
+            core.push_local(t);
+        }
+    });
+    if let Some(task) = task {
+        // Held across the push: once queued, the task (and its `Arc`) may be
+        // freed by the runtime before `push_remote` returns.
+        let shared = task.header().shared.clone();
+        shared.push_remote(task);
+    }
+}
+
+/// Every task of this runtime that has not finished, indexed by the slot
+/// stored in its header; the reference held here keeps unfinished futures
+/// alive until they complete or the runtime shuts down.
+#[derive(Debug, Default)]
+struct OwnedTasks {
+    slots: Vec<Option<TaskRef>>,
+    free: Vec<usize>,
+    len: usize,
+}
+
+impl OwnedTasks {
+    fn insert(&mut self, task: TaskRef) {
+        let index = self.free.pop().unwrap_or(self.slots.len());
+        task.header().owned_index.set(index);
+        if index == self.slots.len() {
+            self.slots.push(Some(task));
+        } else {
+            self.slots[index] = Some(task);
+        }
+        self.len += 1;
+    }
+
+    fn remove(&mut self, task: &TaskRef) -> Option<TaskRef> {
+        let index = task.header().owned_index.get();
+        let slot = self.slots.get_mut(index)?;
+        if slot.as_ref().map(TaskRef::as_ptr) != Some(task.as_ptr()) {
+            return None;
+        }
+        self.free.push(index);
+        self.len -= 1;
+        slot.take()
+    }
+
+    fn clear(&mut self) {
+        self.slots.clear();
+        self.free.clear();
+        self.len = 0;
+    }
+}
+
+impl std::fmt::Debug for TaskRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("TaskRef").field(&self.as_ptr()).finish()
+    }
+}

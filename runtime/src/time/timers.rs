@@ -1,0 +1,160 @@
+//! The deadline-ordered timer store the driver's park timeout comes from.
+
+use std::cell::{Cell, RefCell};
+use std::collections::BTreeMap;
+use std::task::Waker;
+use std::time::Instant;
+
+use crate::util::wake_all;
+
+/// Names one armed timer: ordered by deadline, ties broken by arming order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct TimerKey {
+    deadline: Instant,
+    seq: u64,
+}
+
+/// Armed timers of one runtime. A B-tree keyed by (deadline, sequence) gives
+/// insert, cancel and pop-earliest in O(log n), and frees its nodes as timers
+/// go, so a burst of timers does not pin memory afterwards.
+#[derive(Debug, Default)]
+pub(crate) struct Timers {
+    armed: RefCell<BTreeMap<TimerKey, Waker>>,
+    next_seq: Cell<u64>,
+    /// Reused between `fire` calls.
+    due: RefCell<Vec<Waker>>,
+}
+
+impl Timers {
+    /// Arms a timer that wakes `waker` once `deadline` has passed.
+    pub(crate) fn insert(&self, deadline: Instant, waker: &Waker) -> TimerKey {
+        let seq = self.next_seq.get();
+        self.next_seq.set(seq + 1);
+        let key = TimerKey { deadline, seq };
+        self.armed.borrow_mut().insert(key, waker.clone());
+        key
+    }
+
+    /// Points an armed timer at `waker`; false if it has fired already.
+    pub(crate) fn update(&self, key: TimerKey, waker: &Waker) -> bool {
+        let mut armed = self.armed.borrow_mut();
+        match armed.get_mut(&key) {
+            Some(w) => {
+                if !w.will_wake(waker) {
+                    let old = std::mem::replace(w, waker.clone());
+                    drop(armed);
+                    drop(old);
+                }
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Disarms a timer (a no-op if it already fired).
+    pub(crate) fn cancel(&self, key: TimerKey) {
+        let removed = self.armed.borrow_mut().remove(&key);
+        drop(removed);
+    }
+
+    /// The earliest armed deadline.
+    pub(crate) fn next_deadline(&self) -> Option<Instant> {
+        self.armed
+            .borrow()
+            .first_key_value()
+            .map(|(k, _)| k.deadline)
+    }
+
+    /// Wakes every timer whose deadline is at or before `now`; returns how many.
+    pub(crate) fn fire(&self, now: Instant) -> usize {
+        let mut due = std::mem::take(&mut *self.due.borrow_mut());
+        {
+            let mut armed = self.armed.borrow_mut();
+            while let Some(entry) = armed.first_entry() {
+                if entry.key().deadline > now {
+                    break;
+                }
+                due.push(entry.remove());
+            }
+        }
+        let fired = due.len();
+        wake_all(&mut due);
+        *self.due.borrow_mut() = due;
+        fired
+    }
+
+    /// How many timers are armed.
+    pub(crate) fn len(&self) -> usize {
+        self.armed.borrow().len()
+    }
+
+    /// Disarms everything (runtime shutdown).
+    pub(crate) fn clear(&self) {
+        let armed = std::mem::take(&mut *self.armed.borrow_mut());
+        drop(armed);
+    }
+}
+
+impl TimerKey {
+    pub(crate) fn deadline(&self) -> Instant {
+        self.deadline
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use std::task::Wake;
+    use std::time::Duration;
+
+    struct Order(AtomicUsize, Arc<std::sync::Mutex<Vec<usize>>>);
+    impl Wake for Order {
+        fn wake(self: Arc<Self>) {
+            self.1.lock().unwrap().push(self.0.load(Ordering::SeqCst));
+        }
+    }
+
+    #[test]
+    fn fires_in_deadline_order_and_never_early() {
+        let timers = Timers::default();
+        let log = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let base = Instant::now();
+        for (id, ms) in [(0, 30), (1, 10), (2, 20), (3, 10)] {
+            let waker = Waker::from(Arc::new(Order(AtomicUsize::new(id), log.clone())));
+            timers.insert(base + Duration::from_millis(ms), &waker);
+        }
+        assert_eq!(timers.fire(base + Duration::from_millis(9)), 0);
+        assert_eq!(timers.fire(base + Duration::from_millis(20)), 3);
+        assert_eq!(
+            *log.lock().unwrap(),
+            vec![1, 3, 2],
+            "deadline, then arming order"
+        );
+        assert_eq!(
+            timers.next_deadline(),
+            Some(base + Duration::from_millis(30))
+        );
+        assert_eq!(timers.fire(base + Duration::from_millis(30)), 1);
+        assert_eq!(timers.len(), 0);
+    }
+
+    #[test]
+    fn cancelled_timers_do_not_fire() {
+        let timers = Timers::default();
+        let log = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let base = Instant::now();
+        let waker = Waker::from(Arc::new(Order(AtomicUsize::new(7), log.clone())));
+        let keys: Vec<_> = (0..1000)
+            .map(|i| timers.insert(base + Duration::from_micros(i), &waker))
+            .collect();
+        for key in keys.iter().step_by(2) {
+            timers.cancel(*key);
+        }
+        assert!(!timers.update(keys[0], &waker), "a cancelled timer is gone");
+        assert!(timers.update(keys[1], &waker));
+        assert_eq!(timers.fire(base + Duration::from_secs(1)), 500);
+        assert_eq!(log.lock().unwrap().len(), 500);
+    }
+}
