@@ -1,0 +1,189 @@
+//! `edgeloop-net`'s one door to the kernel: socket creation, bind, listen,
+//! connect, accept and vectored send, plus `sockaddr` conversions.
+//!
+//! Every socket is born nonblocking and close-on-exec (`SOCK_NONBLOCK |
+//! SOCK_CLOEXEC`, `accept4`), so no fd is ever blocking or leaks into a child.
+
+use std::io::{self, IoSlice};
+use std::mem::{size_of, zeroed};
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+
+/// Calls a libc function and turns a `-1` return into `io::Error::last_os_error()`.
+macro_rules! syscall {
+    ($fn:ident ( $($arg:expr),* $(,)? )) => {{
+        // SAFETY: each call site passes arguments that satisfy the named libc
+        // function's contract; the comment at the call site says which.
+        let res = unsafe { libc::$fn($($arg),*) };
+        if res == -1 {
+            Err(io::Error::last_os_error())
+        } else {
+            Ok(res)
+        }
+    }};
+}
+
+/// How many unaccepted connections a listener queues (the kernel caps it at
+/// `net.core.somaxconn`).
+pub(crate) const LISTEN_BACKLOG: libc::c_int = 1024;
+
+/// A nonblocking, close-on-exec stream socket for `addr`'s family.
+pub(crate) fn stream_socket(addr: &SocketAddr) -> io::Result<OwnedFd> {
+    let domain = match addr {
+        SocketAddr::V4(_) => libc::AF_INET,
+        SocketAddr::V6(_) => libc::AF_INET6,
+    };
+    let ty = libc::SOCK_STREAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC;
+    // Plain integer arguments.
+    let fd = syscall!(socket(domain, ty, 0))?;
+    // SAFETY: the kernel just returned `fd`; nothing else owns it.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// Sets `SO_REUSEADDR`, so a restarted server can bind while old
+/// connections sit in `TIME_WAIT`.
+pub(crate) fn set_reuseaddr(fd: BorrowedFd<'_>) -> io::Result<()> {
+    let on: libc::c_int = 1;
+    // `on` outlives the call and its size is passed.
+    syscall!(setsockopt(
+        fd.as_raw_fd(),
+        libc::SOL_SOCKET,
+        libc::SO_REUSEADDR,
+        (&on as *const libc::c_int).cast(),
+        size_of::<libc::c_int>() as libc::socklen_t,
+    ))
+    .map(drop)
+}
+
+pub(crate) fn bind(fd: BorrowedFd<'_>, addr: &SocketAddr) -> io::Result<()> {
+    let (raw, len) = to_raw(addr);
+    // `raw` holds a valid sockaddr of `len` bytes for the call's duration.
+    syscall!(bind(fd.as_raw_fd(), (&raw as *const libc::sockaddr_storage).cast(), len)).map(drop)
+}
+
+pub(crate) fn listen(fd: BorrowedFd<'_>, backlog: libc::c_int) -> io::Result<()> {
+    // Plain integer arguments.
+    syscall!(listen(fd.as_raw_fd(), backlog)).map(drop)
+}
+
+/// Starts a connect. `Ok(true)`: connected at once (loopback sometimes is);
+/// `Ok(false)`: in progress (`EINPROGRESS`), wait for writability.
+pub(crate) fn connect(fd: BorrowedFd<'_>, addr: &SocketAddr) -> io::Result<bool> {
+    let (raw, len) = to_raw(addr);
+    // `raw` holds a valid sockaddr of `len` bytes for the call's duration.
+    let res = syscall!(connect(fd.as_raw_fd(), (&raw as *const libc::sockaddr_storage).cast(), len));
+    match res {
+        Ok(_) => Ok(true),
+        Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => Ok(false),
+        // An interrupted connect goes on in the background, like EINPROGRESS.
+        Err(e) if e.kind() == io::ErrorKind::Interrupted => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// Accepts one connection: nonblocking, close-on-exec, with its peer address.
+pub(crate) fn accept(listener: BorrowedFd<'_>) -> io::Result<(OwnedFd, SocketAddr)> {
+    // SAFETY: all-zero is a valid `sockaddr_storage`.
+    let mut raw: libc::sockaddr_storage = unsafe { zeroed() };
+    let mut len = size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+    // `raw` and `len` outlive the call; `len` says how big `raw` is.
+    let fd = syscall!(accept4(
+        listener.as_raw_fd(),
+        (&mut raw as *mut libc::sockaddr_storage).cast(),
+        &mut len,
+        libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
+    ))?;
+    // SAFETY: the kernel just returned `fd`; nothing else owns it.
+    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+    Ok((fd, from_raw(&raw, len)?))
+}
+
+/// `sendmsg` with `MSG_NOSIGNAL`: a write to a reset connection gives
+/// `EPIPE` instead of killing the process with `SIGPIPE`.
+pub(crate) fn send_vectored(fd: BorrowedFd<'_>, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+    // SAFETY: all-zero is a valid `msghdr` (no name, no control data).
+    let mut msg: libc::msghdr = unsafe { zeroed() };
+    // `IoSlice` is guaranteed ABI-compatible with `iovec` on Unix.
+    msg.msg_iov = bufs.as_ptr() as *mut libc::iovec;
+    msg.msg_iovlen = bufs.len().min(libc::c_int::MAX as usize) as _;
+    // `msg` points at `bufs`, alive and unmodified across the call.
+    let n = syscall!(sendmsg(fd.as_raw_fd(), &msg, libc::MSG_NOSIGNAL))?;
+    Ok(n as usize)
+}
+
+fn to_raw(addr: &SocketAddr) -> (libc::sockaddr_storage, libc::socklen_t) {
+    // SAFETY: all-zero is a valid `sockaddr_storage`.
+    let mut storage: libc::sockaddr_storage = unsafe { zeroed() };
+    let len = match addr {
+        SocketAddr::V4(a) => {
+            let sin = libc::sockaddr_in {
+                sin_family: libc::AF_INET as libc::sa_family_t,
+                sin_port: a.port().to_be(),
+                sin_addr: libc::in_addr {
+                    s_addr: u32::from_ne_bytes(a.ip().octets()),
+                },
+                sin_zero: [0; 8],
+            };
+            // SAFETY: `sockaddr_storage` is larger than and aligned for every
+            // sockaddr type.
+            unsafe { std::ptr::write((&mut storage as *mut libc::sockaddr_storage).cast(), sin) };
+            size_of::<libc::sockaddr_in>()
+        }
+        SocketAddr::V6(a) => {
+            let sin6 = libc::sockaddr_in6 {
+                sin6_family: libc::AF_INET6 as libc::sa_family_t,
+                sin6_port: a.port().to_be(),
+                sin6_flowinfo: a.flowinfo(),
+                sin6_addr: libc::in6_addr {
+                    s6_addr: a.ip().octets(),
+                },
+                sin6_scope_id: a.scope_id(),
+            };
+            // SAFETY: as above.
+            unsafe { std::ptr::write((&mut storage as *mut libc::sockaddr_storage).cast(), sin6) };
+            size_of::<libc::sockaddr_in6>()
+        }
+    };
+    (storage, len as libc::socklen_t)
+}
+
+fn from_raw(storage: &libc::sockaddr_storage, len: libc::socklen_t) -> io::Result<SocketAddr> {
+    let len = len as usize;
+    match storage.ss_family as libc::c_int {
+        libc::AF_INET if len >= size_of::<libc::sockaddr_in>() => {
+            // SAFETY: the family and length say it holds a `sockaddr_in`;
+            // `sockaddr_storage` is aligned for it.
+            let sin = unsafe { &*(storage as *const libc::sockaddr_storage).cast::<libc::sockaddr_in>() };
+            let ip = Ipv4Addr::from(sin.sin_addr.s_addr.to_ne_bytes());
+            Ok(SocketAddr::V4(SocketAddrV4::new(ip, u16::from_be(sin.sin_port))))
+        }
+        libc::AF_INET6 if len >= size_of::<libc::sockaddr_in6>() => {
+            // SAFETY: as above, for `sockaddr_in6`.
+            let sin6 = unsafe { &*(storage as *const libc::sockaddr_storage).cast::<libc::sockaddr_in6>() };
+            Ok(SocketAddr::V6(SocketAddrV6::new(
+                Ipv6Addr::from(sin6.sin6_addr.s6_addr),
+                u16::from_be(sin6.sin6_port),
+                sin6.sin6_flowinfo,
+                sin6.sin6_scope_id,
+            )))
+        }
+        _ => Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "the kernel returned an address that is not IPv4 or IPv6",
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn socket_addresses_round_trip() {
+        for addr in ["127.0.0.1:8080", "10.1.2.3:1", "[::1]:443", "[fe80::1%2]:9"] {
+            let addr: SocketAddr = addr.parse().unwrap();
+            let (raw, len) = to_raw(&addr);
+            assert_eq!(from_raw(&raw, len).unwrap(), addr);
+        }
+    }
+}

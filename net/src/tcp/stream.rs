@@ -1,0 +1,319 @@
+//! `TcpStream`: a connected socket whose reads and writes wait on the driver.
+
+use std::fmt;
+use std::io::{self, IoSlice, IoSliceMut, Read, Write};
+use std::net::{self, Shutdown, SocketAddr, ToSocketAddrs};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use edgeloop_runtime::io::{AsyncFd, AsyncRead, AsyncWrite, Interest};
+
+use super::each_addr;
+use crate::sys;
+
+/// A TCP connection.
+///
+/// Reads and writes wait in separate directions, so one task may read while
+/// another writes: `&TcpStream` implements `AsyncRead` and `AsyncWrite` too.
+///
+/// ```no_run
+/// use edgeloop_runtime::io::{AsyncReadExt, AsyncWriteExt};
+/// use edgeloop_net::TcpStream;
+///
+/// edgeloop_runtime::block_on(async {
+///     let mut stream = TcpStream::connect("127.0.0.1:8080").await?;
+///     stream.write_all(b"hello").await?;
+///     let mut echo = [0; 5];
+///     stream.read_exact(&mut echo).await?;
+///     Ok::<_, std::io::Error>(())
+/// })
+/// # ; Ok::<(), std::io::Error>(())
+/// ```
+pub struct TcpStream {
+    io: AsyncFd<net::TcpStream>,
+}
+
+impl TcpStream {
+    /// Connects to `addr`, trying each address it resolves to until one
+    /// accepts; otherwise returns the last error (`ConnectionRefused`,
+    /// `TimedOut`, …).
+    ///
+    /// The connect is nonblocking: `EINPROGRESS`, then a wait for
+    /// writability, then `SO_ERROR` says how it ended.
+    ///
+    /// # Panics
+    /// When polled outside an edgeloop runtime.
+    pub async fn connect<A: ToSocketAddrs>(addr: A) -> io::Result<TcpStream> {
+        each_addr(addr, TcpStream::connect_addr).await
+    }
+
+    async fn connect_addr(addr: SocketAddr) -> io::Result<TcpStream> {
+        let fd = sys::stream_socket(&addr)?;
+        let connected = sys::connect(fd.as_fd(), &addr)?;
+        let stream = TcpStream::from_connected(fd)?;
+        if !connected {
+            stream.wait_connected().await?;
+        }
+        Ok(stream)
+    }
+
+    /// Waits until an in-progress connect has finished, one way or the other.
+    async fn wait_connected(&self) -> io::Result<()> {
+        loop {
+            let mut guard = self.io.writable().await?;
+            if let Some(err) = self.io.get_ref().take_error()? {
+                return Err(err);
+            }
+            // Writable and no error: connected, unless the readiness was the
+            // optimistic one a new registration starts with.
+            match self.io.get_ref().peer_addr() {
+                Ok(_) => return Ok(()),
+                Err(e) if e.kind() == io::ErrorKind::NotConnected => guard.clear_ready(),
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Wraps a connected, nonblocking socket fd.
+    pub(crate) fn from_connected(fd: OwnedFd) -> io::Result<TcpStream> {
+        Ok(TcpStream {
+            io: AsyncFd::new(net::TcpStream::from(fd))?,
+        })
+    }
+
+    /// Wraps a stream made by `std`; it is switched to nonblocking mode.
+    ///
+    /// # Panics
+    /// Outside an edgeloop runtime.
+    #[track_caller]
+    pub fn from_std(stream: net::TcpStream) -> io::Result<TcpStream> {
+        stream.set_nonblocking(true)?;
+        Ok(TcpStream {
+            io: AsyncFd::new(stream)?,
+        })
+    }
+
+    /// Deregisters the socket and hands it back, still nonblocking.
+    pub fn into_std(self) -> io::Result<net::TcpStream> {
+        Ok(self.io.into_inner())
+    }
+
+    /// Waits until a read may make progress (data, EOF or an error). The
+    /// readiness can be stale; follow with [`try_read`](Self::try_read).
+    pub async fn readable(&self) -> io::Result<()> {
+        self.io.readable().await.map(drop)
+    }
+
+    /// Waits until a write may make progress.
+    pub async fn writable(&self) -> io::Result<()> {
+        self.io.writable().await.map(drop)
+    }
+
+    /// Polls for read readiness.
+    pub fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.io.poll_read_ready(cx).map_ok(drop)
+    }
+
+    /// Polls for write readiness.
+    pub fn poll_write_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.io.poll_write_ready(cx).map_ok(drop)
+    }
+
+    /// Reads without waiting: `WouldBlock` if no data is ready (and then the
+    /// next [`readable`](Self::readable) waits for a new edge).
+    pub fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.io.try_io(Interest::READABLE, |s| (&*s).read(buf))
+    }
+
+    /// Writes without waiting: `WouldBlock` if the send buffer is full.
+    pub fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
+        self.io.try_io(Interest::WRITABLE, |s| (&*s).write(buf))
+    }
+
+    /// Shuts down the read side, the write side, or both. Shutting down the
+    /// write side sends FIN: the peer reads EOF once it has read the rest.
+    pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+        self.io.get_ref().shutdown(how)
+    }
+
+    /// The remote address.
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        self.io.get_ref().peer_addr()
+    }
+
+    /// The local address.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.io.get_ref().local_addr()
+    }
+
+    /// Sets `TCP_NODELAY` (disables Nagle's algorithm).
+    pub fn set_nodelay(&self, nodelay: bool) -> io::Result<()> {
+        self.io.get_ref().set_nodelay(nodelay)
+    }
+
+    /// Whether `TCP_NODELAY` is set.
+    pub fn nodelay(&self) -> io::Result<bool> {
+        self.io.get_ref().nodelay()
+    }
+
+    /// Sets the IP time-to-live.
+    pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
+        self.io.get_ref().set_ttl(ttl)
+    }
+
+    /// The IP time-to-live.
+    pub fn ttl(&self) -> io::Result<u32> {
+        self.io.get_ref().ttl()
+    }
+
+    /// Takes the socket's pending error (`SO_ERROR`), if any.
+    pub fn take_error(&self) -> io::Result<Option<io::Error>> {
+        self.io.get_ref().take_error()
+    }
+
+    fn poll_read_priv(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        self.io.poll_io(cx, Interest::READABLE, |s| (&*s).read(buf))
+    }
+
+    fn poll_read_vectored_priv(
+        &self,
+        cx: &mut Context<'_>,
+        bufs: &mut [IoSliceMut<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.io
+            .poll_io(cx, Interest::READABLE, |s| (&*s).read_vectored(bufs))
+    }
+
+    fn poll_write_priv(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        // std's `write` on a socket is `send(.., MSG_NOSIGNAL)`: no SIGPIPE.
+        self.io.poll_io(cx, Interest::WRITABLE, |s| (&*s).write(buf))
+    }
+
+    fn poll_write_vectored_priv(
+        &self,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.io
+            .poll_io(cx, Interest::WRITABLE, |s| sys::send_vectored(s.as_fd(), bufs))
+    }
+
+    fn poll_close_priv(&self) -> Poll<io::Result<()>> {
+        Poll::Ready(self.shutdown(Shutdown::Write))
+    }
+}
+
+impl AsyncRead for TcpStream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        self.poll_read_priv(cx, buf)
+    }
+
+    fn poll_read_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &mut [IoSliceMut<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.poll_read_vectored_priv(cx, bufs)
+    }
+}
+
+impl AsyncRead for &TcpStream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        self.poll_read_priv(cx, buf)
+    }
+
+    fn poll_read_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &mut [IoSliceMut<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.poll_read_vectored_priv(cx, bufs)
+    }
+}
+
+/// `poll_flush` is a no-op (nothing is buffered); `poll_close` shuts down
+/// the write side.
+impl AsyncWrite for TcpStream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        self.poll_write_priv(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.poll_write_vectored_priv(cx, bufs)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.poll_close_priv()
+    }
+}
+
+/// As for `TcpStream`: one task may write through `&TcpStream` while another
+/// reads.
+impl AsyncWrite for &TcpStream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        self.poll_write_priv(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.poll_write_vectored_priv(cx, bufs)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.poll_close_priv()
+    }
+}
+
+impl AsRawFd for TcpStream {
+    fn as_raw_fd(&self) -> RawFd {
+        self.io.as_raw_fd()
+    }
+}
+
+impl AsFd for TcpStream {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.io.get_ref().as_fd()
+    }
+}
+
+impl fmt::Debug for TcpStream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TcpStream")
+            .field("local", &self.local_addr().ok())
+            .field("peer", &self.peer_addr().ok())
+            .field("fd", &self.as_raw_fd())
+            .finish()
+    }
+}
