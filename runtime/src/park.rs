@@ -23,7 +23,7 @@
 
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
-use std::sync::atomic::{fence, AtomicBool, Ordering::SeqCst};
+use std::sync::atomic::{fence, AtomicBool, AtomicU64, Ordering::Relaxed, Ordering::SeqCst};
 use std::sync::Arc;
 use std::task::Wake;
 
@@ -41,6 +41,8 @@ pub(crate) struct Shared {
     pub(crate) main_woken: AtomicBool,
     parked: AtomicBool,
     unpark_fd: OwnedFd,
+    /// How many times a waker had to write the eventfd (statistics only).
+    pub(crate) unpark_writes: AtomicU64,
 }
 
 impl Shared {
@@ -50,6 +52,7 @@ impl Shared {
             main_woken: AtomicBool::new(true),
             parked: AtomicBool::new(false),
             unpark_fd: sys::eventfd()?,
+            unpark_writes: AtomicU64::new(0),
         })
     }
 
@@ -71,6 +74,7 @@ impl Shared {
             // An error here (EBADF is impossible while `self` lives) would
             // only mean the eventfd is full, i.e. a wake is already pending.
             let _ = sys::eventfd_signal(self.unpark_fd.as_fd());
+            self.unpark_writes.fetch_add(1, Relaxed);
         }
     }
 

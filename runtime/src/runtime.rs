@@ -55,13 +55,19 @@ impl Runtime {
         self.core.spawn(future)
     }
 
-    /// Counters describing what the runtime holds right now.
+    /// What the runtime holds right now, and counters of what it has done
+    /// since it was made.
+    ///
+    /// ```
+    /// let rt = edgeloop_runtime::Runtime::new()?;
+    /// rt.block_on(async { edgeloop_runtime::spawn(async {}).await.unwrap() });
+    /// let m = rt.metrics();
+    /// assert_eq!(m.live_tasks, 0);
+    /// assert_eq!(m.task_polls, 1);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn metrics(&self) -> RuntimeMetrics {
-        RuntimeMetrics {
-            live_tasks: self.core.live_tasks(),
-            registrations: self.core.driver.registrations(),
-            armed_timers: self.core.timers.len(),
-        }
+        self.core.metrics()
     }
 }
 
@@ -79,7 +85,11 @@ impl fmt::Debug for Runtime {
     }
 }
 
-/// A snapshot of what a [`Runtime`] holds.
+/// A snapshot of what a [`Runtime`] holds and has done.
+///
+/// The counters cost one non-atomic increment each where they are counted
+/// (on the runtime thread), except `unpark_writes`, which is counted only on
+/// the slow path that already makes a syscall.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct RuntimeMetrics {
@@ -89,6 +99,18 @@ pub struct RuntimeMetrics {
     pub registrations: usize,
     /// Timers armed and not yet fired or cancelled.
     pub armed_timers: usize,
+    /// Task polls (the `block_on` future's polls are not counted).
+    pub task_polls: u64,
+    /// `epoll_wait` calls, blocking or not.
+    pub driver_turns: u64,
+    /// Of those, the ones that parked (could block).
+    pub parks: u64,
+    /// epoll events delivered for registered fds.
+    pub io_events: u64,
+    /// I/O operations that hit `EAGAIN` and cleared readiness.
+    pub would_block: u64,
+    /// Cross-thread wakes that had to write the eventfd.
+    pub unpark_writes: u64,
 }
 
 /// Runs `future` to completion on a new runtime on this thread.

@@ -25,6 +25,7 @@ use crate::context;
 use crate::coop::{self, Budget};
 use crate::driver::Driver;
 use crate::park::Shared;
+use crate::runtime::RuntimeMetrics;
 use crate::task::{JoinHandle, TaskRef};
 use crate::time::Timers;
 use crate::util::wake_all;
@@ -49,6 +50,10 @@ pub(crate) struct Core {
     deferred: RefCell<Vec<Waker>>,
     /// Set at shutdown: tasks spawned from then on are cancelled at once.
     closed: Cell<bool>,
+    /// Task polls so far (the `block_on` future's not counted).
+    polls: Cell<u64>,
+    /// Turns that blocked (parked) rather than peeked.
+    parks: Cell<u64>,
     config: Config,
 }
 
@@ -64,6 +69,8 @@ impl Core {
             owned: RefCell::new(OwnedTasks::default()),
             deferred: RefCell::new(Vec::new()),
             closed: Cell::new(false),
+            polls: Cell::new(0),
+            parks: Cell::new(0),
             config,
         })
     }
@@ -126,6 +133,7 @@ impl Core {
                 break;
             };
             let budget = Budget::initial(self.config.io_budget);
+            self.polls.set(self.polls.get().wrapping_add(1));
             if coop::with_budget(budget, || task.run()) {
                 let owned = self.owned.borrow_mut().remove(&task);
                 drop(owned);
@@ -151,6 +159,9 @@ impl Core {
                 .map(|d| d.saturating_duration_since(Instant::now()))
         };
         let park = timeout != Some(Duration::ZERO) && self.shared.prepare_park();
+        if park {
+            self.parks.set(self.parks.get().wrapping_add(1));
+        }
         let turn = self
             .driver
             .turn(if park { timeout } else { Some(Duration::ZERO) })
@@ -172,9 +183,20 @@ impl Core {
         self.local.borrow_mut().push_back(task);
     }
 
-    /// How many spawned tasks have not finished.
-    pub(crate) fn live_tasks(&self) -> usize {
-        self.owned.borrow().len
+    /// A snapshot of the counters and sizes.
+    pub(crate) fn metrics(&self) -> RuntimeMetrics {
+        let driver = self.driver.counters();
+        RuntimeMetrics {
+            live_tasks: self.owned.borrow().len,
+            registrations: self.driver.registrations(),
+            armed_timers: self.timers.len(),
+            task_polls: self.polls.get(),
+            driver_turns: driver.turns.get(),
+            parks: self.parks.get(),
+            io_events: driver.io_events.get(),
+            would_block: driver.would_block.get(),
+            unpark_writes: self.shared.unpark_writes.load(Relaxed),
+        }
     }
 
     /// Drops every unfinished task's future (closing its sockets), then

@@ -64,6 +64,22 @@ pub(crate) struct Driver {
     woken: RefCell<Vec<Waker>>,
     /// Set when the runtime is dropped: nothing will turn this driver again.
     shut_down: Cell<bool>,
+    counters: DriverCounters,
+}
+
+/// What the driver has done since it was made (runtime thread only).
+#[derive(Debug, Default)]
+pub(crate) struct DriverCounters {
+    /// `epoll_wait` calls.
+    pub(crate) turns: Cell<u64>,
+    /// Events delivered for registrations.
+    pub(crate) io_events: Cell<u64>,
+    /// Operations that hit `EAGAIN` and cleared readiness.
+    pub(crate) would_block: Cell<u64>,
+}
+
+fn bump(counter: &Cell<u64>, by: u64) {
+    counter.set(counter.get().wrapping_add(by));
 }
 
 impl Driver {
@@ -84,6 +100,7 @@ impl Driver {
             slab: RefCell::new(Slab::default()),
             woken: RefCell::new(Vec::new()),
             shut_down: Cell::new(false),
+            counters: DriverCounters::default(),
         })
     }
 
@@ -152,6 +169,7 @@ impl Driver {
 
     /// Forgets readiness in `interest`'s direction after an `EAGAIN`.
     pub(crate) fn clear_ready(&self, token: Token, interest: Interest) {
+        bump(&self.counters.would_block, 1);
         if let Some(io) = self.slab.borrow_mut().get_mut(token) {
             io.clear(interest);
         }
@@ -180,9 +198,15 @@ impl Driver {
             }
         }
         drop(events);
+        bump(&self.counters.turns, 1);
+        bump(&self.counters.io_events, turn.io_events as u64);
         wake_all(&mut woken);
         *self.woken.borrow_mut() = woken;
         Ok(turn)
+    }
+
+    pub(crate) fn counters(&self) -> &DriverCounters {
+        &self.counters
     }
 
     /// How many fds are registered.
