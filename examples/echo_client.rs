@@ -16,7 +16,9 @@ use edgeloop::io::{AsyncReadExt, AsyncWriteExt};
 use edgeloop::net::TcpStream;
 
 fn main() -> io::Result<()> {
-    let addr = std::env::args().nth(1).unwrap_or_else(|| "127.0.0.1:8080".to_string());
+    let addr = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "127.0.0.1:8080".to_string());
     edgeloop::block_on(async move {
         let mut stream = TcpStream::connect(addr.as_str()).await?;
         stream.set_nodelay(true)?;

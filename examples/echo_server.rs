@@ -36,10 +36,15 @@ thread_local! {
 }
 
 fn main() -> io::Result<()> {
-    let addr = std::env::args().nth(1).unwrap_or_else(|| "127.0.0.1:8080".to_string());
+    let addr = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "127.0.0.1:8080".to_string());
     edgeloop::block_on(async move {
         let listener = TcpListener::bind(addr.as_str()).await?;
-        println!("edgeloop echo server listening on {}", listener.local_addr()?);
+        println!(
+            "edgeloop echo server listening on {}",
+            listener.local_addr()?
+        );
         loop {
             match listener.accept().await {
                 Ok((stream, _peer)) => {

@@ -58,7 +58,12 @@ pub(crate) fn set_reuseaddr(fd: BorrowedFd<'_>) -> io::Result<()> {
 pub(crate) fn bind(fd: BorrowedFd<'_>, addr: &SocketAddr) -> io::Result<()> {
     let (raw, len) = to_raw(addr);
     // `raw` holds a valid sockaddr of `len` bytes for the call's duration.
-    syscall!(bind(fd.as_raw_fd(), (&raw as *const libc::sockaddr_storage).cast(), len)).map(drop)
+    syscall!(bind(
+        fd.as_raw_fd(),
+        (&raw as *const libc::sockaddr_storage).cast(),
+        len
+    ))
+    .map(drop)
 }
 
 pub(crate) fn listen(fd: BorrowedFd<'_>, backlog: libc::c_int) -> io::Result<()> {
@@ -71,7 +76,11 @@ pub(crate) fn listen(fd: BorrowedFd<'_>, backlog: libc::c_int) -> io::Result<()>
 pub(crate) fn connect(fd: BorrowedFd<'_>, addr: &SocketAddr) -> io::Result<bool> {
     let (raw, len) = to_raw(addr);
     // `raw` holds a valid sockaddr of `len` bytes for the call's duration.
-    let res = syscall!(connect(fd.as_raw_fd(), (&raw as *const libc::sockaddr_storage).cast(), len));
+    let res = syscall!(connect(
+        fd.as_raw_fd(),
+        (&raw as *const libc::sockaddr_storage).cast(),
+        len
+    ));
     match res {
         Ok(_) => Ok(true),
         Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => Ok(false),
@@ -153,13 +162,19 @@ fn from_raw(storage: &libc::sockaddr_storage, len: libc::socklen_t) -> io::Resul
         libc::AF_INET if len >= size_of::<libc::sockaddr_in>() => {
             // SAFETY: the family and length say it holds a `sockaddr_in`;
             // `sockaddr_storage` is aligned for it.
-            let sin = unsafe { &*(storage as *const libc::sockaddr_storage).cast::<libc::sockaddr_in>() };
+            let sin =
+                unsafe { &*(storage as *const libc::sockaddr_storage).cast::<libc::sockaddr_in>() };
             let ip = Ipv4Addr::from(sin.sin_addr.s_addr.to_ne_bytes());
-            Ok(SocketAddr::V4(SocketAddrV4::new(ip, u16::from_be(sin.sin_port))))
+            Ok(SocketAddr::V4(SocketAddrV4::new(
+                ip,
+                u16::from_be(sin.sin_port),
+            )))
         }
         libc::AF_INET6 if len >= size_of::<libc::sockaddr_in6>() => {
             // SAFETY: as above, for `sockaddr_in6`.
-            let sin6 = unsafe { &*(storage as *const libc::sockaddr_storage).cast::<libc::sockaddr_in6>() };
+            let sin6 = unsafe {
+                &*(storage as *const libc::sockaddr_storage).cast::<libc::sockaddr_in6>()
+            };
             Ok(SocketAddr::V6(SocketAddrV6::new(
                 Ipv6Addr::from(sin6.sin6_addr.s6_addr),
                 u16::from_be(sin6.sin6_port),

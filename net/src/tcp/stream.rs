@@ -187,7 +187,8 @@ impl TcpStream {
 
     fn poll_write_priv(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         // std's `write` on a socket is `send(.., MSG_NOSIGNAL)`: no SIGPIPE.
-        self.io.poll_io(cx, Interest::WRITABLE, |s| (&*s).write(buf))
+        self.io
+            .poll_io(cx, Interest::WRITABLE, |s| (&*s).write(buf))
     }
 
     fn poll_write_vectored_priv(
@@ -195,8 +196,9 @@ impl TcpStream {
         cx: &mut Context<'_>,
         bufs: &[IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        self.io
-            .poll_io(cx, Interest::WRITABLE, |s| sys::send_vectored(s.as_fd(), bufs))
+        self.io.poll_io(cx, Interest::WRITABLE, |s| {
+            sys::send_vectored(s.as_fd(), bufs)
+        })
     }
 
     fn poll_close_priv(&self) -> Poll<io::Result<()>> {
