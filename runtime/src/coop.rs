@@ -4,10 +4,14 @@
 //! forever (edge-triggered readiness never runs dry while data keeps coming).
 //! Each poll starts with [`Budget::IO_OPERATIONS`] units; every I/O
 //! operation that completes spends one; once spent, operations return
-//! `Pending` after waking the task, which goes to the back of the run queue.
+//! `Pending` and the task is re-queued only after the driver has been
+//! checked (like `yield_now`), so the other connections' events are seen
+//! before the busy one runs again.
 
 use std::cell::Cell;
 use std::task::Context;
+
+use crate::context;
 
 /// A task poll's remaining I/O operations; `None` outside the runtime.
 #[derive(Clone, Copy, Debug)]
@@ -42,13 +46,22 @@ pub(crate) fn with_budget<R>(budget: Budget, f: impl FnOnce() -> R) -> R {
     f()
 }
 
-/// False (after waking the task) when this poll's budget is spent.
+/// False when this poll's budget is spent; the task is then woken again
+/// after the next driver check.
 pub(crate) fn has_budget(cx: &mut Context<'_>) -> bool {
     let spent = BUDGET.with(|b| matches!(b.get(), Budget(Some(0))));
     if spent {
-        cx.waker().wake_by_ref();
+        defer_wake(cx);
     }
     !spent
+}
+
+/// Wakes the task once the runtime has looked at the driver (immediately,
+/// outside a runtime).
+pub(crate) fn defer_wake(cx: &mut Context<'_>) {
+    if context::with_core(|core| core.defer(cx.waker())).is_none() {
+        cx.waker().wake_by_ref();
+    }
 }
 
 /// Spends one unit for a completed operation.

@@ -18,7 +18,7 @@ use std::task::{Context, Poll};
 pub use join::{JoinError, JoinHandle};
 pub(crate) use raw::TaskRef;
 
-use crate::context;
+use crate::{context, coop};
 
 /// Spawns `future` as a new task on the current runtime.
 ///
@@ -71,9 +71,7 @@ impl Future for YieldNow {
             return Poll::Ready(());
         }
         self.yielded = true;
-        if context::with_core(|core| core.defer(cx.waker())).is_none() {
-            cx.waker().wake_by_ref();
-        }
+        coop::defer_wake(cx);
         Poll::Pending
     }
 }
