@@ -1,0 +1,330 @@
+//! Helpers shared by the integration tests: a watchdog, an fd counter,
+//! port-0 listeners, a byte pattern for checking every byte, and small
+//! futures (join, drop flags, poll counters) that make task behaviour visible.
+//!
+//! Each test binary compiles this module and uses a different subset of it.
+#![allow(dead_code)]
+
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::panic::{self, AssertUnwindSafe};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
+use std::sync::{mpsc, Arc};
+use std::task::{Context, Poll, Wake, Waker};
+use std::thread;
+use std::time::Duration;
+
+use edgeloop::io::{AsyncReadExt, AsyncWriteExt};
+use edgeloop::net::{TcpListener, TcpStream};
+
+/// How long any one test body may run. Generous: the suite runs its tests in
+/// parallel on a loaded two-core machine, and nothing here is timed — a body
+/// that takes this long is stuck (a lost wake, a hang), not slow.
+pub const WATCHDOG: Duration = Duration::from_secs(60);
+
+/// Runs `body` on its own thread and waits at most `limit` for it.
+///
+/// A panic in `body` is re-raised here with its own payload, so assertion
+/// messages read as usual. If `body` does not finish in time the test fails
+/// with a message that says so; the stuck thread is left behind (the test
+/// process exits when the harness is done).
+pub fn run_with_timeout(limit: Duration, body: impl FnOnce() + Send + 'static) {
+    let name = thread::current()
+        .name()
+        .unwrap_or("edgeloop-test")
+        .to_owned();
+    let (done_tx, done_rx) = mpsc::channel();
+    thread::Builder::new()
+        .name(name.clone())
+        .spawn(move || {
+            let outcome = panic::catch_unwind(AssertUnwindSafe(body));
+            // The receiver is gone only if the watchdog already fired.
+            let _ = done_tx.send(outcome);
+        })
+        .expect("spawn the test body's thread");
+    match done_rx.recv_timeout(limit) {
+        Ok(Ok(())) => {}
+        Ok(Err(payload)) => panic::resume_unwind(payload),
+        Err(mpsc::RecvTimeoutError::Timeout) => panic!(
+            "watchdog: `{name}` did not finish within {limit:?}; it is stuck \
+             (a lost wake, a task that never yields, or an I/O wait that never ends)"
+        ),
+        Err(mpsc::RecvTimeoutError::Disconnected) => {
+            unreachable!("the body's thread always reports before exiting")
+        }
+    }
+}
+
+/// [`run_with_timeout`] with the suite's [`WATCHDOG`].
+pub fn watchdog(body: impl FnOnce() + Send + 'static) {
+    run_with_timeout(WATCHDOG, body);
+}
+
+/// How many file descriptors this process has open (the entries of
+/// `/proc/self/fd`, counting the one used to list them, consistently).
+pub fn open_fds() -> usize {
+    std::fs::read_dir("/proc/self/fd")
+        .expect("list /proc/self/fd")
+        .count()
+}
+
+/// The loopback address with port 0: the kernel picks a free port.
+pub const LOCALHOST_0: &str = "127.0.0.1:0";
+
+/// An edgeloop listener on a free loopback port, with its address.
+pub async fn local_listener() -> (TcpListener, SocketAddr) {
+    let listener = TcpListener::bind(LOCALHOST_0)
+        .await
+        .expect("bind 127.0.0.1:0");
+    let addr = listener.local_addr().expect("listener address");
+    (listener, addr)
+}
+
+/// A `std` listener on a free loopback port, with its address.
+pub fn std_listener() -> (std::net::TcpListener, SocketAddr) {
+    let listener = std::net::TcpListener::bind(LOCALHOST_0).expect("bind 127.0.0.1:0");
+    let addr = listener.local_addr().expect("listener address");
+    (listener, addr)
+}
+
+/// Copies everything `stream` reads back to it until EOF, then shuts down
+/// its write side. Returns how many bytes went round.
+pub async fn echo(stream: TcpStream) -> io::Result<u64> {
+    let mut buf = vec![0; 64 * 1024];
+    let mut total = 0;
+    let mut stream = stream;
+    loop {
+        let n = stream.read(&mut buf).await?;
+        if n == 0 {
+            stream.close().await?;
+            return Ok(total);
+        }
+        stream.write_all(&buf[..n]).await?;
+        total += n as u64;
+    }
+}
+
+/// Binds a listener and spawns an echo server on the current runtime: one
+/// task accepting, one task per connection. Returns its address; the server
+/// runs until the runtime is dropped.
+pub async fn spawn_echo_server() -> SocketAddr {
+    let (listener, addr) = local_listener().await;
+    edgeloop::spawn(async move {
+        loop {
+            let (stream, _) = listener.accept().await.expect("echo server accept");
+            edgeloop::spawn(echo(stream));
+        }
+    });
+    addr
+}
+
+/// SplitMix64: a tiny, good 64-bit mixer; the pattern's source.
+fn splitmix64(mut x: u64) -> u64 {
+    x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    x ^ (x >> 31)
+}
+
+/// Fills `buf` with bytes `offset..offset + buf.len()` of the stream named
+/// by `seed`. Streams with different seeds differ; every byte depends on its
+/// position, so a lost, repeated or reordered chunk shows.
+pub fn fill_pattern(seed: u64, offset: u64, buf: &mut [u8]) {
+    let seed = splitmix64(seed);
+    let mut word = splitmix64(seed ^ (offset / 8)).to_le_bytes();
+    for (pos, byte) in (offset..).zip(buf.iter_mut()) {
+        if pos % 8 == 0 {
+            word = splitmix64(seed ^ (pos / 8)).to_le_bytes();
+        }
+        *byte = word[(pos % 8) as usize];
+    }
+}
+
+/// `len` bytes of the stream named by `seed`, from its start.
+pub fn pattern(seed: u64, len: usize) -> Vec<u8> {
+    let mut buf = vec![0; len];
+    fill_pattern(seed, 0, &mut buf);
+    buf
+}
+
+/// Panics, naming the first wrong byte, unless `got` is bytes
+/// `offset..offset + got.len()` of the stream named by `seed`.
+pub fn assert_pattern(seed: u64, offset: u64, got: &[u8], what: &str) {
+    let mut want = vec![0; got.len()];
+    fill_pattern(seed, offset, &mut want);
+    if got != want.as_slice() {
+        let i = got.iter().zip(&want).position(|(a, b)| a != b).unwrap();
+        panic!(
+            "{what}: byte {} of the stream (seed {seed}) is {:#04x}, expected {:#04x}",
+            offset + i as u64,
+            got[i],
+            want[i]
+        );
+    }
+}
+
+/// Runs two futures on the current task until both finish.
+pub async fn join<A: Future, B: Future>(a: A, b: B) -> (A::Output, B::Output) {
+    let (mut a, mut b) = (Box::pin(a), Box::pin(b));
+    let (mut a_out, mut b_out) = (None, None);
+    std::future::poll_fn(|cx| {
+        if a_out.is_none() {
+            if let Poll::Ready(out) = a.as_mut().poll(cx) {
+                a_out = Some(out);
+            }
+        }
+        if b_out.is_none() {
+            if let Poll::Ready(out) = b.as_mut().poll(cx) {
+                b_out = Some(out);
+            }
+        }
+        if a_out.is_some() && b_out.is_some() {
+            Poll::Ready((a_out.take().unwrap(), b_out.take().unwrap()))
+        } else {
+            Poll::Pending
+        }
+    })
+    .await
+}
+
+/// A flag that a [`DropProbe`] sets when it is dropped.
+#[derive(Clone, Default)]
+pub struct DropFlag(Arc<AtomicBool>);
+
+impl DropFlag {
+    pub fn new() -> DropFlag {
+        DropFlag::default()
+    }
+
+    /// A value to move into a future: dropping the future sets the flag.
+    pub fn probe(&self) -> DropProbe {
+        DropProbe(self.0.clone())
+    }
+
+    pub fn is_dropped(&self) -> bool {
+        self.0.load(SeqCst)
+    }
+}
+
+/// Sets its [`DropFlag`] when dropped.
+pub struct DropProbe(Arc<AtomicBool>);
+
+impl Drop for DropProbe {
+    fn drop(&mut self) {
+        self.0.store(true, SeqCst);
+    }
+}
+
+/// Wraps a future and counts how often it is polled.
+pub struct CountPolls<F> {
+    inner: Pin<Box<F>>,
+    polls: Arc<AtomicUsize>,
+}
+
+impl<F: Future> CountPolls<F> {
+    pub fn new(inner: F) -> (CountPolls<F>, Arc<AtomicUsize>) {
+        let polls = Arc::new(AtomicUsize::new(0));
+        (
+            CountPolls {
+                inner: Box::pin(inner),
+                polls: polls.clone(),
+            },
+            polls,
+        )
+    }
+}
+
+impl<F: Future> Future for CountPolls<F> {
+    type Output = F::Output;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        self.polls.fetch_add(1, SeqCst);
+        self.inner.as_mut().poll(cx)
+    }
+}
+
+/// A waker that does nothing (the MSRV predates `Waker::noop`).
+pub fn noop_waker() -> Waker {
+    struct Noop;
+    impl Wake for Noop {
+        fn wake(self: Arc<Self>) {}
+    }
+    Waker::from(Arc::new(Noop))
+}
+
+/// Polls `future` once with a no-op waker, outside any runtime.
+pub fn poll_once<F: Future + ?Sized>(future: Pin<&mut F>) -> Poll<F::Output> {
+    let waker = noop_waker();
+    future.poll(&mut Context::from_waker(&waker))
+}
+
+/// The message of a caught panic (`&str` or `String` payloads).
+pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "<non-string panic payload>".to_owned()
+    }
+}
+
+/// Runs `f`, expecting it to panic; returns the panic's message.
+pub fn expect_panic<R>(what: &str, f: impl FnOnce() -> R) -> String {
+    match panic::catch_unwind(AssertUnwindSafe(f)) {
+        Ok(_) => panic!("{what}: expected a panic, but it returned normally"),
+        Err(payload) => panic_message(&*payload),
+    }
+}
+
+/// Sets `SO_LINGER` to zero seconds, so closing `fd` sends RST instead of FIN.
+pub fn set_linger_zero(fd: &impl std::os::fd::AsRawFd) {
+    let linger = libc::linger {
+        l_onoff: 1,
+        l_linger: 0,
+    };
+    // SAFETY: `linger` is a valid `struct linger` that outlives the call and
+    // its exact size is passed; `fd` is an open socket owned by the caller.
+    let res = unsafe {
+        libc::setsockopt(
+            fd.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_LINGER,
+            (&linger as *const libc::linger).cast(),
+            std::mem::size_of::<libc::linger>() as libc::socklen_t,
+        )
+    };
+    assert_eq!(
+        res,
+        0,
+        "setsockopt(SO_LINGER): {}",
+        io::Error::last_os_error()
+    );
+}
+
+/// A nonblocking, close-on-exec pipe: `(read end, write end)`.
+pub fn pipe() -> (std::fs::File, std::fs::File) {
+    use std::os::fd::FromRawFd;
+    let mut fds = [-1; 2];
+    // SAFETY: `fds` has room for the two fds `pipe2` writes.
+    let res = unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_NONBLOCK | libc::O_CLOEXEC) };
+    assert_eq!(res, 0, "pipe2: {}", io::Error::last_os_error());
+    // SAFETY: `pipe2` succeeded, so both fds are open and owned by no one else.
+    unsafe {
+        (
+            std::fs::File::from_raw_fd(fds[0]),
+            std::fs::File::from_raw_fd(fds[1]),
+        )
+    }
+}
+
+/// Shuffles `items` deterministically (Fisher–Yates driven by `seed`).
+pub fn shuffle<T>(items: &mut [T], seed: u64) {
+    let mut state = seed;
+    for i in (1..items.len()).rev() {
+        state = splitmix64(state);
+        items.swap(i, (state % (i as u64 + 1)) as usize);
+    }
+}
