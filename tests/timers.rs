@@ -50,12 +50,20 @@ fn sleeps_with_shuffled_deadlines_complete_in_deadline_order_and_never_early() {
                     edgeloop::spawn(async move {
                         let deadline = base + offset;
                         let mut sleep = Box::pin(sleep_until(deadline));
-                        // Armed: its first poll found the deadline ahead, so
-                        // only the runtime's timers can complete it.
-                        let armed = poll_pending(&mut sleep).await;
-                        if armed {
-                            sleep.await;
-                        }
+                        // Armed: its first poll found the deadline ahead and
+                        // the task returned `Pending` right away, so only the
+                        // runtime's timer can have completed it. (Re-polling
+                        // in the same task poll could find it due on a slow
+                        // machine, e.g. under valgrind, and complete it out of
+                        // the timer's order.)
+                        let mut armed = None;
+                        poll_fn(|cx| {
+                            let poll = sleep.as_mut().poll(cx);
+                            armed.get_or_insert(poll.is_pending());
+                            poll
+                        })
+                        .await;
+                        let armed = armed.expect("polled at least once");
                         let now = Instant::now();
                         assert!(
                             now >= deadline,
