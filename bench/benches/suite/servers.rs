@@ -1,0 +1,135 @@
+//! The two echo servers that need a peer crate: edgeloop's (the logic of
+//! `examples/echo_server.rs`) and tokio's current-thread runtime doing the
+//! idiomatic echo. Each listens on 127.0.0.1, port 0, and prints `port N`.
+//! The third, the hand-written epoll loop, is `edgeloop_bench::epoll_server`.
+//!
+//! All three set `TCP_NODELAY` on every accepted connection. Without it, a
+//! server that answers one message with several writes (tokio's, at 16 KiB
+//! through a 4 KiB buffer) waits on Nagle's algorithm for the client's
+//! delayed ACK, about 40 ms a message, and the benchmark would measure that.
+
+use std::cell::RefCell;
+use std::future::poll_fn;
+use std::io::{self, Write};
+use std::pin::Pin;
+use std::task::{ready, Context, Poll};
+use std::time::Duration;
+
+use edgeloop::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
+use edgeloop::net::{TcpListener, TcpStream};
+
+/// Size of edgeloop's shared read buffer, as in the example.
+const SCRATCH_SIZE: usize = 64 * 1024;
+/// tokio's per-connection buffer: the idiomatic echo's.
+const TOKIO_BUFFER: usize = 4096;
+/// How long an accept loop pauses when the process is out of descriptors.
+const FD_EXHAUSTED_PAUSE: Duration = Duration::from_millis(20);
+
+thread_local! {
+    static SCRATCH: RefCell<Box<[u8]>> = RefCell::new(vec![0; SCRATCH_SIZE].into_boxed_slice());
+}
+
+fn announce(port: u16) -> io::Result<()> {
+    println!("port {port}");
+    io::stdout().flush()
+}
+
+fn is_fd_exhaustion(err: &io::Error) -> bool {
+    matches!(err.raw_os_error(), Some(libc::EMFILE | libc::ENFILE))
+}
+
+/// edgeloop's echo server: no buffer per connection; each read goes into one
+/// scratch buffer the thread shares and is written straight back.
+pub fn edgeloop() -> io::Result<()> {
+    edgeloop::block_on(async {
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        announce(listener.local_addr()?.port())?;
+        loop {
+            match listener.accept().await {
+                Ok((stream, _)) => {
+                    let _ = stream.set_nodelay(true);
+                    edgeloop::spawn(async move {
+                        let _ = echo(stream).await;
+                    });
+                }
+                Err(e) if is_fd_exhaustion(&e) => edgeloop::time::sleep(FD_EXHAUSTED_PAUSE).await,
+                Err(e) => eprintln!("edgeloop server: accept: {e}"),
+            }
+        }
+    })
+}
+
+/// Echoes one connection until the peer's EOF (the example's `echo`).
+async fn echo(stream: TcpStream) -> io::Result<()> {
+    let mut unsent = Vec::new();
+    loop {
+        if !unsent.is_empty() {
+            (&stream).write_all(&unsent).await?;
+            unsent = Vec::new();
+        }
+        let n = poll_fn(|cx| {
+            SCRATCH.with_borrow_mut(|scratch| echo_once(&stream, cx, scratch, &mut unsent))
+        })
+        .await?;
+        if n == 0 {
+            return Ok(());
+        }
+    }
+}
+
+/// One read into `scratch`, written straight back; what the socket will not
+/// take now is appended to `unsent`. Returns the bytes read (0 at EOF).
+fn echo_once(
+    stream: &TcpStream,
+    cx: &mut Context<'_>,
+    scratch: &mut [u8],
+    unsent: &mut Vec<u8>,
+) -> Poll<io::Result<usize>> {
+    let n = ready!(Pin::new(&mut &*stream).poll_read(cx, scratch))?;
+    let mut written = 0;
+    while written < n {
+        match Pin::new(&mut &*stream).poll_write(cx, &scratch[written..n]) {
+            Poll::Ready(Ok(w)) => written += w,
+            Poll::Ready(Err(err)) => return Poll::Ready(Err(err)),
+            Poll::Pending => {
+                unsent.extend_from_slice(&scratch[written..n]);
+                break;
+            }
+        }
+    }
+    Poll::Ready(Ok(n))
+}
+
+/// tokio's current-thread runtime: per connection, `read` into a 4 KiB
+/// buffer, then `write_all`.
+pub fn tokio() -> io::Result<()> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        announce(listener.local_addr()?.port())?;
+        loop {
+            match listener.accept().await {
+                Ok((mut stream, _)) => {
+                    let _ = stream.set_nodelay(true);
+                    tokio::spawn(async move {
+                        let mut buf = vec![0u8; TOKIO_BUFFER];
+                        loop {
+                            let n = match stream.read(&mut buf).await {
+                                Ok(0) | Err(_) => return,
+                                Ok(n) => n,
+                            };
+                            if stream.write_all(&buf[..n]).await.is_err() {
+                                return;
+                            }
+                        }
+                    });
+                }
+                Err(e) if is_fd_exhaustion(&e) => tokio::time::sleep(FD_EXHAUSTED_PAUSE).await,
+                Err(e) => eprintln!("tokio server: accept: {e}"),
+            }
+        }
+    })
+}

@@ -1,0 +1,34 @@
+//! edgeloop's benchmark suite, the parts that need no peer runtime.
+//!
+//! `cargo bench -p edgeloop-bench` runs the `suite` bench target
+//! (`benches/suite/`), which starts itself again in other roles: each echo
+//! server (edgeloop, tokio's current-thread runtime, and the hand-written
+//! [`epoll_server`]) in its own process pinned to one CPU, and each
+//! micro-benchmark likewise; the first process is the [`loadgen`], pinned to
+//! another CPU. Servers run in turn, A B C A B C, so drift in the machine
+//! touches each alike; the report gives medians over rounds and ratios.
+//!
+//! ```text
+//! suite (load generator, CPU 1) ──spawn──► suite --role server edgeloop (CPU 0) ── prints "port N"
+//!   │  connect N sockets, closed loop:                ▲
+//!   │  send S bytes → read the echo → verify → repeat ┘
+//!   ├─ server CPU: clock_getcpuclockid(pid) at the window's edges
+//!   ├─ peak RSS: VmHWM from /proc/<pid>/status
+//!   └─ syscalls: perf stat (or strace -c -f) -p <pid> for one extra window
+//! ```
+//!
+//! Tokio and edgeloop reach only the bench target (dev-dependencies); this
+//! library uses `libc` alone.
+
+#![deny(unsafe_op_in_unsafe_fn)]
+
+pub mod child;
+pub mod connect;
+pub mod epoll_server;
+pub mod histogram;
+pub mod loadgen;
+pub mod procfs;
+pub mod report;
+pub mod suite;
+pub mod sys;
+pub mod syscount;
