@@ -206,13 +206,14 @@ impl TcpStream {
     }
 }
 
+/// Delegates to `&TcpStream`: reading needs only a shared reference.
 impl AsyncRead for TcpStream {
     fn poll_read(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
-        self.poll_read_priv(cx, buf)
+        Pin::new(&mut &*self).poll_read(cx, buf)
     }
 
     fn poll_read_vectored(
@@ -220,7 +221,7 @@ impl AsyncRead for TcpStream {
         cx: &mut Context<'_>,
         bufs: &mut [IoSliceMut<'_>],
     ) -> Poll<io::Result<usize>> {
-        self.poll_read_vectored_priv(cx, bufs)
+        Pin::new(&mut &*self).poll_read_vectored(cx, bufs)
     }
 }
 
@@ -242,15 +243,15 @@ impl AsyncRead for &TcpStream {
     }
 }
 
-/// `poll_flush` is a no-op (nothing is buffered); `poll_close` shuts down
-/// the write side.
+/// Delegates to `&TcpStream`. `poll_flush` is a no-op (nothing is
+/// buffered); `poll_close` shuts down the write side.
 impl AsyncWrite for TcpStream {
     fn poll_write(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        self.poll_write_priv(cx, buf)
+        Pin::new(&mut &*self).poll_write(cx, buf)
     }
 
     fn poll_write_vectored(
@@ -258,20 +259,21 @@ impl AsyncWrite for TcpStream {
         cx: &mut Context<'_>,
         bufs: &[IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        self.poll_write_vectored_priv(cx, bufs)
+        Pin::new(&mut &*self).poll_write_vectored(cx, bufs)
     }
 
-    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(Ok(()))
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut &*self).poll_flush(cx)
     }
 
-    fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.poll_close_priv()
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut &*self).poll_close(cx)
     }
 }
 
-/// As for `TcpStream`: one task may write through `&TcpStream` while another
-/// reads.
+/// One task may write through `&TcpStream` while another reads.
+/// `poll_flush` is a no-op (nothing is buffered); `poll_close` shuts down
+/// the write side.
 impl AsyncWrite for &TcpStream {
     fn poll_write(
         self: Pin<&mut Self>,
