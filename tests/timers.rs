@@ -316,7 +316,8 @@ fn a_sleep_moved_to_another_task_wakes_that_task() {
             let first = edgeloop::spawn({
                 let handoff = handoff.clone();
                 async move {
-                    let mut s = Box::pin(sleep(Duration::from_millis(5)));
+                    // 100 ms: room for a slow first poll (valgrind).
+                    let mut s = Box::pin(sleep(Duration::from_millis(100)));
                     assert!(poll_pending(&mut s).await, "armed with this task's waker");
                     *handoff.borrow_mut() = Some(s);
                 }
