@@ -23,7 +23,8 @@ server, about one per blocking wait that slept.";
 const IDLE_NOTE: &str = "RSS growth per idle connection: the server's VmRSS from the 100th to \
 the last idle connection, divided by their number; projected linearly to 100,000. The rates are \
 those of the 10 active connections on the same server process, first before the idle \
-connections are opened, then with them; change is the median over rounds of that pair's ratio.";
+connections are opened, then with them; each change is the median over rounds of that pair's \
+ratio. Server CPU per echo is less disturbed by other load on the machine than the rate.";
 /// Notes under the micro-benchmark table.
 const MICRO_NOTE: &str = "In-process, one child process per runtime and round, pinned like the \
 servers. std is the operating system's own primitive (thread::sleep; a thread parked on a futex).";
@@ -168,7 +169,10 @@ fn idle(r: &Results) -> Table {
             "at 100,000 idle (MiB)",
             "msg/s without idle",
             "msg/s with idle",
-            "change (median of rounds)",
+            "change",
+            "CPU µs/msg without",
+            "CPU µs/msg with",
+            "change",
         ],
         1,
     );
@@ -181,6 +185,10 @@ fn idle(r: &Results) -> Table {
         let with = row.median(|s| s.rate);
         let without = row.median(|s| s.rate_without_idle.unwrap_or(f64::NAN));
         let change = row.median(|s| s.rate / s.rate_without_idle.unwrap_or(f64::NAN) - 1.0);
+        let cpu_without = row.median(|s| s.cpu_per_msg_without_idle_us.unwrap_or(f64::NAN));
+        let cpu_with = row.median(|s| s.cpu_per_msg_us);
+        let cpu_change = row
+            .median(|s| s.cpu_per_msg_us / s.cpu_per_msg_without_idle_us.unwrap_or(f64::NAN) - 1.0);
         t.push(vec![
             row.server.to_string(),
             count(idle_count.unwrap_or(0) as f64),
@@ -188,11 +196,10 @@ fn idle(r: &Results) -> Table {
             num(per_conn * PROJECTED_IDLE / (1024.0 * 1024.0), 1),
             count(without),
             count(with),
-            if change.is_finite() {
-                format!("{:+.1}%", change * 100.0)
-            } else {
-                "–".to_string()
-            },
+            signed_percent(change),
+            num(cpu_without, 2),
+            num(cpu_with, 2),
+            signed_percent(cpu_change),
         ]);
     }
     t
@@ -254,6 +261,15 @@ fn others(row: &MicroRow, headline: &str) -> String {
         .map(|k| format!("{} {}", describe(k), figure(row.median(k))))
         .collect();
     parts.join(", ")
+}
+
+/// `+1.2%`; "–" when missing.
+fn signed_percent(v: f64) -> String {
+    if v.is_finite() {
+        format!("{:+.1}%", v * 100.0)
+    } else {
+        "–".to_string()
+    }
 }
 
 /// A micro-benchmark figure: whole and grouped from 1,000 up, else two decimals.

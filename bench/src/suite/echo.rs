@@ -55,8 +55,9 @@ pub fn run(sc: &Scenario, plan: &EchoPlan, ctx: &Context) -> Vec<EchoRow> {
                         s.p99_us,
                         s.errors,
                         s.rss_per_idle.map_or(String::new(), |b| format!(
-                            "  {b:.0} B/idle conn, {:.0} msg/s before the idle ones",
-                            s.rate_without_idle.unwrap_or(f64::NAN)
+                            "  {b:.0} B/idle conn; before the idle ones {:.0} msg/s, {:.2} us/msg",
+                            s.rate_without_idle.unwrap_or(f64::NAN),
+                            s.cpu_per_msg_without_idle_us.unwrap_or(f64::NAN)
                         )),
                     );
                     row.samples.push(s);
@@ -113,6 +114,21 @@ impl Window for CpuWindow {
 }
 
 impl CpuWindow {
+    fn new(pid: u32) -> CpuWindow {
+        CpuWindow {
+            pid,
+            start: Duration::ZERO,
+            end: Duration::ZERO,
+            busy_start: Vec::new(),
+            busy_end: Vec::new(),
+        }
+    }
+
+    /// The server's CPU seconds in the window.
+    fn cpu(&self) -> f64 {
+        self.end.saturating_sub(self.start).as_secs_f64()
+    }
+
     /// Seconds CPU `cpu` was busy over the window (NaN if unknown).
     fn busy(&self, cpu: Option<usize>) -> f64 {
         let Some(cpu) = cpu else { return f64::NAN };
@@ -140,7 +156,12 @@ fn run_once(server: &str, plan: &EchoPlan, ctx: &Context) -> io::Result<EchoSamp
     if plan.idle > 0 {
         // The same load without the idle connections first, on the same
         // server, so the comparison is paired.
-        let without = loadgen::run(&cfg, &mut ())?.rate();
+        let mut window = CpuWindow::new(pid);
+        let report = loadgen::run(&cfg, &mut window)?;
+        let without = (
+            report.rate(),
+            window.cpu() * 1e6 / report.messages.max(1) as f64,
+        );
         let warm = plan.idle.min(IDLE_WARM);
         idle = connect_many(proc.addr, warm, Sources::spread(), IDLE_CONNECT_LIMIT)?;
         let before = procfs::memory(pid)?.rss;
@@ -155,18 +176,12 @@ fn run_once(server: &str, plan: &EchoPlan, ctx: &Context) -> io::Result<EchoSamp
         let per_conn = after.saturating_sub(before) as f64 / (plan.idle - warm).max(1) as f64;
         idle_figures = Some((per_conn, without));
     }
-    let mut window = CpuWindow {
-        pid,
-        start: Duration::ZERO,
-        end: Duration::ZERO,
-        busy_start: Vec::new(),
-        busy_end: Vec::new(),
-    };
+    let mut window = CpuWindow::new(pid);
     let report = loadgen::run(&cfg, &mut window)?;
     let memory = procfs::memory(pid)?;
     drop(idle);
     drop(proc);
-    let cpu = window.end.saturating_sub(window.start).as_secs_f64();
+    let cpu = window.cpu();
     let wall = report.elapsed.as_secs_f64();
     // /proc/stat counts in ticks, so small negative values are rounding.
     let other = |busy: f64, own: f64| ((busy - own) / wall).max(0.0);
@@ -185,7 +200,8 @@ fn run_once(server: &str, plan: &EchoPlan, ctx: &Context) -> io::Result<EchoSamp
         other_load_server_cpu: other(window.busy(ctx.server_cpu), cpu),
         other_load_client_cpu: other(window.busy(ctx.client_cpu), report.client_cpu.as_secs_f64()),
         rss_per_idle: idle_figures.map(|(per_conn, _)| per_conn),
-        rate_without_idle: idle_figures.map(|(_, without)| without),
+        rate_without_idle: idle_figures.map(|(_, (rate, _))| rate),
+        cpu_per_msg_without_idle_us: idle_figures.map(|(_, (_, cpu))| cpu),
     })
 }
 

@@ -195,6 +195,8 @@ pub struct EchoSample {
     /// The same load's echoes per second on the same server just before the
     /// idle connections were opened (idle scenario only).
     pub rate_without_idle: Option<f64>,
+    /// Its server CPU time per echo, microseconds (idle scenario only).
+    pub cpu_per_msg_without_idle_us: Option<f64>,
 }
 
 /// Syscalls counted over one window of echoes.

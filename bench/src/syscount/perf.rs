@@ -103,7 +103,11 @@ impl PerfStat {
         if !self.child.stop(libc::SIGINT, PERF_LIMIT)? {
             return Err(io::Error::other("perf did not stop on SIGINT"));
         }
-        Ok(parse_csv(&fs::read_to_string(&self.output)?))
+        let text = fs::read_to_string(&self.output);
+        for path in ["ctl", "ack", "csv"].map(|ext| self.output.with_extension(ext)) {
+            let _ = fs::remove_file(path);
+        }
+        Ok(parse_csv(&text?))
     }
 
     /// Sends `command` and waits for perf's `ack`.

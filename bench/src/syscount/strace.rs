@@ -63,8 +63,9 @@ impl Strace {
         if !self.child.stop(libc::SIGINT, STRACE_LIMIT)? {
             return Err(io::Error::other("strace did not stop on SIGINT"));
         }
-        let text = fs::read_to_string(&self.output)?;
-        Ok(parse_summary(&text))
+        let text = fs::read_to_string(&self.output);
+        let _ = fs::remove_file(&self.output);
+        Ok(parse_summary(&text?))
     }
 }
 
