@@ -328,3 +328,209 @@ pub fn shuffle<T>(items: &mut [T], seed: u64) {
         items.swap(i, (state % (i as u64 + 1)) as usize);
     }
 }
+
+/// A deterministic pseudo-random sequence (SplitMix64) for sizes, points and
+/// choices that vary but repeat from run to run.
+#[derive(Clone, Debug)]
+pub struct Prng(u64);
+
+impl Prng {
+    pub fn new(seed: u64) -> Prng {
+        Prng(seed)
+    }
+
+    pub fn next_u64(&mut self) -> u64 {
+        let out = splitmix64(self.0);
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        out
+    }
+
+    /// A number in `0..n` (`n > 0`).
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next_u64() % n
+    }
+
+    /// A number in `range` (inclusive, non-empty).
+    pub fn in_range(&mut self, range: std::ops::RangeInclusive<usize>) -> usize {
+        let span = (range.end() - range.start()) as u64 + 1;
+        range.start() + self.below(span) as usize
+    }
+}
+
+/// Sets `SO_RCVBUF`, which also turns off the kernel's receive-buffer
+/// autotuning for `fd`: it bounds how much a peer can have in flight to it.
+pub fn set_recv_buffer(fd: &impl std::os::fd::AsRawFd, bytes: usize) {
+    let size = bytes as libc::c_int;
+    // SAFETY: `size` is a valid `int` that outlives the call and its exact
+    // size is passed; `fd` is an open socket owned by the caller.
+    let res = unsafe {
+        libc::setsockopt(
+            fd.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_RCVBUF,
+            (&size as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    assert_eq!(
+        res,
+        0,
+        "setsockopt(SO_RCVBUF): {}",
+        io::Error::last_os_error()
+    );
+}
+
+/// How often [`wait_until`] looks again.
+const WAIT_UNTIL_INTERVAL: Duration = Duration::from_millis(2);
+
+/// How long [`wait_until`] waits before it gives up: half the watchdog, so
+/// the failure names what never happened.
+const WAIT_UNTIL_LIMIT: Duration = Duration::from_secs(30);
+
+/// Checks `done` every couple of milliseconds until it holds. Only for
+/// state that another process changes with no event to wait on (its fd
+/// count in `/proc`, say). Panics, saying it waited for `what`, if that
+/// takes as long as a stuck test would.
+pub fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    let start = std::time::Instant::now();
+    while !done() {
+        assert!(
+            start.elapsed() < WAIT_UNTIL_LIMIT,
+            "waited {WAIT_UNTIL_LIMIT:?} for {what}; it never happened"
+        );
+        thread::sleep(WAIT_UNTIL_INTERVAL);
+    }
+}
+
+/// `target/<profile>/examples/<name>`, from `target/<profile>/deps/<this test>`.
+pub fn example_path(name: &str) -> std::path::PathBuf {
+    let exe = std::env::current_exe().expect("the test's own path");
+    let profile_dir = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("the test binary lives in target/<profile>/deps");
+    let path = profile_dir.join("examples").join(name);
+    assert!(
+        path.is_file(),
+        "example binary {} not found: `cargo test` builds the examples \
+         (with `--test <name>` alone, run `cargo build --examples` first)",
+        path.display()
+    );
+    path
+}
+
+/// An example server running as a child process; killed when dropped, even
+/// by a panic.
+pub struct ChildServer {
+    pub child: std::process::Child,
+    pub addr: SocketAddr,
+    /// Kept open so the child never writes to a closed pipe.
+    _stdout: io::BufReader<std::process::ChildStdout>,
+}
+
+impl ChildServer {
+    /// Spawns `command` with stdout piped and waits for its first line,
+    /// which names the loopback address it serves (as `echo_server` prints).
+    /// The child is killed if this thread ends without dropping it (the
+    /// watchdog gave up and the test process exited).
+    pub fn start(mut command: std::process::Command) -> ChildServer {
+        use std::io::BufRead;
+        use std::os::unix::process::CommandExt;
+        let die_with_parent = || {
+            // SAFETY: runs in the forked child before `exec`: `prctl` is a
+            // plain system call (async-signal-safe) and the error path only
+            // reads `errno`.
+            match unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) } {
+                0 => Ok(()),
+                _ => Err(io::Error::last_os_error()),
+            }
+        };
+        // SAFETY: the hook makes only async-signal-safe calls (see above).
+        unsafe { command.pre_exec(die_with_parent) };
+        let mut child = command
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("start the child server");
+        let mut stdout = io::BufReader::new(child.stdout.take().unwrap());
+        let mut line = String::new();
+        let read = stdout.read_line(&mut line);
+        let addr = line
+            .split_whitespace()
+            .find_map(|word| word.parse::<SocketAddr>().ok());
+        let addr = match (read, addr) {
+            (Ok(_), Some(addr)) => addr,
+            (read, _) => {
+                let _ = child.kill();
+                let status = child.wait();
+                panic!("no address in the server's first line {line:?} ({read:?}, {status:?})")
+            }
+        };
+        assert!(addr.ip().is_loopback() && addr.port() != 0, "{line:?}");
+        ChildServer {
+            child,
+            addr,
+            _stdout: stdout,
+        }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Panics unless the child is still running.
+    pub fn assert_running(&mut self) {
+        let status = self.child.try_wait().expect("query the child server");
+        assert!(status.is_none(), "the child server exited: {status:?}");
+    }
+}
+
+impl Drop for ChildServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// How many file descriptors process `pid` has open (`/proc/<pid>/fd`;
+/// listing another process's table opens no fd in it).
+pub fn fd_count_of(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .expect("list /proc/<pid>/fd")
+        .count()
+}
+
+/// The resident set size of process `pid` in KiB (`VmRSS` in
+/// `/proc/<pid>/status`).
+pub fn rss_kib_of(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("read status");
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or_else(|| panic!("no VmRSS line in /proc/{pid}/status"))
+}
+
+/// The resident set size of this process in KiB.
+pub fn rss_kib() -> u64 {
+    rss_kib_of(std::process::id())
+}
+
+/// CPU time process `pid` has used, user plus system, in clock ticks
+/// (`utime` + `stime`, fields 14 and 15 of `/proc/<pid>/stat`).
+pub fn cpu_ticks_of(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("read stat");
+    // The command name (field 2) is in parentheses and may hold spaces;
+    // the fields after the last `)` start with field 3.
+    let after_name = &stat[stat.rfind(')').expect("`)` in stat") + 1..];
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    let field = |n: usize| -> u64 { fields[n - 3].parse().expect("a numeric stat field") };
+    field(14) + field(15)
+}
+
+/// Clock ticks per second, the unit of [`cpu_ticks_of`].
+pub fn clock_ticks_per_second() -> u64 {
+    // SAFETY: `sysconf` has no preconditions; it only reads a constant.
+    let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    assert!(ticks > 0, "sysconf(_SC_CLK_TCK) = {ticks}");
+    ticks as u64
+}
