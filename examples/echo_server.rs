@@ -45,9 +45,15 @@ fn main() -> io::Result<()> {
             "edgeloop echo server listening on {}",
             listener.local_addr()?
         );
+        // Linux's accept4 reserves an fd before looking at the queue, so at
+        // the limit every retry fails: say so once per episode, not per retry.
+        let mut at_fd_limit = false;
         loop {
             match listener.accept().await {
                 Ok((stream, _peer)) => {
+                    if std::mem::take(&mut at_fd_limit) {
+                        eprintln!("accept: file descriptors available again");
+                    }
                     edgeloop::spawn(async move {
                         if let Err(err) = echo(stream).await {
                             report(&err);
@@ -55,7 +61,9 @@ fn main() -> io::Result<()> {
                     });
                 }
                 Err(err) if is_fd_exhaustion(&err) => {
-                    eprintln!("accept: {err}; pausing");
+                    if !std::mem::replace(&mut at_fd_limit, true) {
+                        eprintln!("accept: {err}; retrying every {FD_EXHAUSTED_PAUSE:?}");
+                    }
                     edgeloop::time::sleep(FD_EXHAUSTED_PAUSE).await;
                 }
                 Err(err) => eprintln!("accept: {err}"),
