@@ -91,11 +91,13 @@ impl Shared {
     }
 
     /// Step 4 of the runtime's side.
-    pub(crate) fn unparked(&self, eventfd_fired: bool) {
+    pub(crate) fn unparked(&self) {
         self.parked.unparked();
-        if eventfd_fired {
-            sys::eventfd_drain(self.unpark_fd.as_fd());
-        }
+    }
+
+    /// Resets the eventfd after it fired, so its next write is a new edge.
+    pub(crate) fn drain_unpark(&self) {
+        sys::eventfd_drain(self.unpark_fd.as_fd());
     }
 }
 

@@ -3,10 +3,13 @@
 //!
 //! One tick of [`Core::block_on`]:
 //! 1. poll the `block_on` future if it was woken;
-//! 2. move tasks woken from other threads onto the local queue, then poll up
-//!    to `event_interval` tasks from it;
+//! 2. move tasks woken from other threads onto the local queue, then poll
+//!    tasks from it until `event_interval` polls have run since the last
+//!    driver check (or the `block_on` future is woken);
 //! 3. turn the driver — without blocking if work is waiting, otherwise parked
-//!    in `epoll_wait` until the earliest timer;
+//!    in `epoll_wait` until the earliest timer. Skipped when the `block_on`
+//!    future was just woken and the driver is not yet due, so awaiting a
+//!    task that just finished costs no syscall;
 //! 4. fire due timers, then wake the tasks that called `yield_now` (so a
 //!    yielding task runs again only after I/O has been looked at).
 
@@ -54,6 +57,8 @@ pub(crate) struct Core {
     polls: Cell<u64>,
     /// Turns that blocked (parked) rather than peeked.
     parks: Cell<u64>,
+    /// Polls (tasks and the `block_on` future) since the driver was checked.
+    since_driver: Cell<u32>,
     config: Config,
 }
 
@@ -71,6 +76,7 @@ impl Core {
             closed: Cell::new(false),
             polls: Cell::new(0),
             parks: Cell::new(0),
+            since_driver: Cell::new(0),
             config,
         })
     }
@@ -108,6 +114,7 @@ impl Core {
         self.shared.main_woken.store(true, Relaxed);
         loop {
             if self.shared.main_woken.swap(false, AcqRel) {
+                self.since_driver.set(self.since_driver.get() + 1);
                 let budget = Budget::initial(self.config.io_budget);
                 if let Poll::Ready(out) =
                     coop::with_budget(budget, || future.as_mut().poll(&mut cx))
@@ -116,11 +123,18 @@ impl Core {
                 }
             }
             self.run_tasks();
-            self.check_driver();
+            // The `block_on` future was woken by a task (say, the one it
+            // awaits just finished): poll it again at once, without a trip to
+            // `epoll_wait`, unless the driver is due.
+            let driver_due = self.since_driver.get() >= self.config.event_interval;
+            if !self.shared.main_woken.load(Relaxed) || driver_due {
+                self.check_driver();
+            }
         }
     }
 
-    /// Polls up to `event_interval` queued tasks.
+    /// Polls queued tasks until `event_interval` polls (the `block_on`
+    /// future's included) have run since the driver was last checked.
     fn run_tasks(&self) {
         {
             let mut local = self.local.borrow_mut();
@@ -128,10 +142,11 @@ impl Core {
                 local.push_back(task);
             }
         }
-        for _ in 0..self.config.event_interval {
+        while self.since_driver.get() < self.config.event_interval {
             let Some(task) = self.local.borrow_mut().pop_front() else {
                 break;
             };
+            self.since_driver.set(self.since_driver.get() + 1);
             let budget = Budget::initial(self.config.io_budget);
             self.polls.set(self.polls.get().wrapping_add(1));
             if coop::with_budget(budget, || task.run()) {
@@ -148,6 +163,7 @@ impl Core {
     /// Turns the driver: a zero-timeout peek if anything is runnable,
     /// otherwise a park until the next timer (or forever).
     fn check_driver(&self) {
+        self.since_driver.set(0);
         let runnable = !self.local.borrow().is_empty()
             || !self.deferred.borrow().is_empty()
             || self.shared.main_woken.load(Relaxed);
@@ -164,9 +180,15 @@ impl Core {
         }
         let turn = self
             .driver
-            .turn(if park { timeout } else { Some(Duration::ZERO) })
+            .turn(if park { timeout } else { Some(Duration::ZERO) }, || {
+                if park {
+                    self.shared.unparked();
+                }
+            })
             .unwrap_or_else(|err| panic!("edgeloop: epoll_wait failed: {err}"));
-        self.shared.unparked(turn.unparked);
+        if turn.unparked {
+            self.shared.drain_unpark();
+        }
         self.timers.fire(Instant::now());
         let mut deferred = std::mem::take(&mut *self.deferred.borrow_mut());
         wake_all(&mut deferred);

@@ -169,17 +169,24 @@ impl Driver {
 
     /// Forgets readiness in `interest`'s direction after an `EAGAIN`.
     pub(crate) fn clear_ready(&self, token: Token, interest: Interest) {
-        bump(&self.counters.would_block, 1);
         if let Some(io) = self.slab.borrow_mut().get_mut(token) {
             io.clear(interest);
         }
     }
 
     /// Waits for events (up to `timeout`; `None` blocks) and wakes the tasks
-    /// they concern.
-    pub(crate) fn turn(&self, timeout: Option<Duration>) -> io::Result<Turn> {
+    /// they concern. `returned` runs as soon as `epoll_wait` is back, before
+    /// any waker: the scheduler leaves the parked state there, so that the
+    /// wakes this turn makes are not mistaken for wakes of a parked thread.
+    pub(crate) fn turn(
+        &self,
+        timeout: Option<Duration>,
+        returned: impl FnOnce(),
+    ) -> io::Result<Turn> {
         let mut events = self.events.borrow_mut();
-        sys::epoll_wait(self.epoll.as_fd(), &mut events, timeout)?;
+        let waited = sys::epoll_wait(self.epoll.as_fd(), &mut events, timeout);
+        returned();
+        waited?;
         let mut woken = std::mem::take(&mut *self.woken.borrow_mut());
         let mut turn = Turn::default();
         {
@@ -203,6 +210,11 @@ impl Driver {
         wake_all(&mut woken);
         *self.woken.borrow_mut() = woken;
         Ok(turn)
+    }
+
+    /// Counts an operation that hit `EAGAIN`.
+    pub(crate) fn note_would_block(&self) {
+        bump(&self.counters.would_block, 1);
     }
 
     pub(crate) fn counters(&self) -> &DriverCounters {
