@@ -5,7 +5,7 @@ use std::io::{self, IoSlice, IoSliceMut, Read, Write};
 use std::net::{self, Shutdown, SocketAddr, ToSocketAddrs};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::task::{ready, Context, Poll};
 
 use edgeloop_runtime::io::{AsyncFd, AsyncRead, AsyncWrite, Interest};
 
@@ -123,12 +123,15 @@ impl TcpStream {
     /// Reads without waiting: `WouldBlock` if no data is ready (and then the
     /// next [`readable`](Self::readable) waits for a new edge).
     pub fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.io.try_io(Interest::READABLE, |s| (&*s).read(buf))
+        let asked = buf.len();
+        let res = self.io.try_io(Interest::READABLE, |s| (&*s).read(buf));
+        self.note_transfer(Interest::READABLE, res, asked)
     }
 
     /// Writes without waiting: `WouldBlock` if the send buffer is full.
     pub fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
-        self.io.try_io(Interest::WRITABLE, |s| (&*s).write(buf))
+        let res = self.io.try_io(Interest::WRITABLE, |s| (&*s).write(buf));
+        self.note_transfer(Interest::WRITABLE, res, buf.len())
     }
 
     /// Shuts down the read side, the write side, or both. Shutting down the
@@ -172,8 +175,32 @@ impl TcpStream {
         self.io.get_ref().take_error()
     }
 
+    /// A short transfer on a stream socket leaves that direction drained:
+    /// a read that got less than it asked for emptied the receive queue, a
+    /// write that put less than it offered filled the send buffer. Either
+    /// way the next call could only get `EAGAIN`, and anything that changes
+    /// that (new data, freed space) raises a new edge. So the readiness is
+    /// forgotten now and the `EAGAIN` round trip is saved (see
+    /// `AsyncFd::clear_readiness`). EOF (`Ok(0)`) keeps it: a read there
+    /// returns at once.
+    fn note_transfer(
+        &self,
+        interest: Interest,
+        res: io::Result<usize>,
+        asked: usize,
+    ) -> io::Result<usize> {
+        if let Ok(n) = res {
+            if n > 0 && n < asked {
+                self.io.clear_readiness(interest);
+            }
+        }
+        res
+    }
+
     fn poll_read_priv(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
-        self.io.poll_io(cx, Interest::READABLE, |s| (&*s).read(buf))
+        let asked = buf.len();
+        let res = ready!(self.io.poll_io(cx, Interest::READABLE, |s| (&*s).read(buf)));
+        Poll::Ready(self.note_transfer(Interest::READABLE, res, asked))
     }
 
     fn poll_read_vectored_priv(
@@ -181,14 +208,19 @@ impl TcpStream {
         cx: &mut Context<'_>,
         bufs: &mut [IoSliceMut<'_>],
     ) -> Poll<io::Result<usize>> {
-        self.io
-            .poll_io(cx, Interest::READABLE, |s| (&*s).read_vectored(bufs))
+        let asked = bufs.iter().map(|b| b.len()).sum();
+        let res = ready!(self
+            .io
+            .poll_io(cx, Interest::READABLE, |s| (&*s).read_vectored(bufs)));
+        Poll::Ready(self.note_transfer(Interest::READABLE, res, asked))
     }
 
     fn poll_write_priv(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         // std's `write` on a socket is `send(.., MSG_NOSIGNAL)`: no SIGPIPE.
-        self.io
-            .poll_io(cx, Interest::WRITABLE, |s| (&*s).write(buf))
+        let res = ready!(self
+            .io
+            .poll_io(cx, Interest::WRITABLE, |s| (&*s).write(buf)));
+        Poll::Ready(self.note_transfer(Interest::WRITABLE, res, buf.len()))
     }
 
     fn poll_write_vectored_priv(
@@ -196,9 +228,11 @@ impl TcpStream {
         cx: &mut Context<'_>,
         bufs: &[IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        self.io.poll_io(cx, Interest::WRITABLE, |s| {
+        let asked = bufs.iter().map(|b| b.len()).sum();
+        let res = ready!(self.io.poll_io(cx, Interest::WRITABLE, |s| {
             sys::send_vectored(s.as_fd(), bufs)
-        })
+        }));
+        Poll::Ready(self.note_transfer(Interest::WRITABLE, res, asked))
     }
 
     fn poll_close_priv(&self) -> Poll<io::Result<()>> {

@@ -99,6 +99,22 @@ impl<T: AsRawFd> AsyncFd<T> {
         self.driver.readiness(self.token)
     }
 
+    /// Forgets the cached readiness in `interest`'s direction without an
+    /// `EAGAIN` to prove it is gone, saving the syscall that would only
+    /// return `EAGAIN`.
+    ///
+    /// Call it only when the fd is known to be drained in that direction.
+    /// The case it is made for: a read from a **stream** socket returned
+    /// fewer bytes than asked, so the receive queue was empty at that moment;
+    /// any byte that arrives later raises a new edge, which sets the
+    /// readiness again. (Likewise a short write to a stream socket: the send
+    /// buffer is full, and freed space raises a new `EPOLLOUT` edge.) Final
+    /// conditions (EOF, hang-up, error) are never forgotten. Calling it when
+    /// data is still pending makes the next wait last until *new* data comes.
+    pub fn clear_readiness(&self, interest: Interest) {
+        self.driver.clear_ready(self.token, interest);
+    }
+
     /// Waits until the cached readiness says a read may make progress.
     ///
     /// The readiness may be stale: an operation can still hit `EAGAIN`, after
@@ -173,6 +189,7 @@ impl<T: AsRawFd> AsyncFd<T> {
             ready!(self.driver.poll_ready(self.token, interest, cx))?;
             match op(self.get_ref()) {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    self.driver.note_would_block();
                     self.driver.clear_ready(self.token, interest);
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -213,6 +230,7 @@ impl<T: AsRawFd> AsyncFd<T> {
             match op(self.get_ref()) {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    self.driver.note_would_block();
                     self.driver.clear_ready(self.token, interest);
                     return Err(e);
                 }
@@ -315,6 +333,7 @@ impl<'a, T: AsRawFd> ReadyGuard<'a, T> {
     /// Forgets this direction's readiness: call it after an operation hit
     /// `EAGAIN`, or the next wait returns at once and spins.
     pub fn clear_ready(&mut self) {
+        self.fd.driver.note_would_block();
         self.fd.driver.clear_ready(self.fd.token, self.interest);
     }
 
