@@ -334,3 +334,22 @@ fn a_sleep_moved_to_another_task_wakes_that_task() {
         });
     });
 }
+
+fn thread_timer_slack_ns() -> i32 {
+    // SAFETY: PR_GET_TIMERSLACK reads a per-thread integer; no pointers.
+    unsafe { libc::prctl(libc::PR_GET_TIMERSLACK, 0, 0, 0, 0) }
+}
+
+#[test]
+fn block_on_tightens_the_timer_slack_and_restores_it() {
+    watchdog(|| {
+        let before = thread_timer_slack_ns();
+        assert!(before > 1_000, "the thread starts with the kernel's slack");
+        let during = edgeloop::block_on(async { thread_timer_slack_ns() });
+        assert_eq!(during, 1_000, "1 µs while the runtime runs");
+        assert_eq!(thread_timer_slack_ns(), before, "restored after block_on");
+
+        let rt = edgeloop::Builder::new().timer_slack(None).build().unwrap();
+        assert_eq!(rt.block_on(async { thread_timer_slack_ns() }), before);
+    });
+}

@@ -29,6 +29,7 @@ use crate::coop::{self, Budget};
 use crate::driver::Driver;
 use crate::park::Shared;
 use crate::runtime::RuntimeMetrics;
+use crate::sys;
 use crate::task::{JoinHandle, TaskRef};
 use crate::time::Timers;
 use crate::util::wake_all;
@@ -39,6 +40,8 @@ pub(crate) struct Config {
     pub(crate) event_interval: u32,
     pub(crate) io_budget: u32,
     pub(crate) max_events: usize,
+    /// The thread's timer slack while `block_on` runs (`None`: leave it).
+    pub(crate) timer_slack: Option<Duration>,
 }
 
 /// The runtime-thread half of a runtime.
@@ -108,6 +111,7 @@ impl Core {
     /// Runs `future` to completion on this thread, driving every task.
     pub(crate) fn block_on<F: Future>(self: &Rc<Self>, future: F) -> F::Output {
         let _enter = context::enter(self.clone());
+        let _slack = self.config.timer_slack.and_then(SlackGuard::set);
         let waker = Waker::from(self.shared.clone());
         let mut cx = Context::from_waker(&waker);
         let mut future = pin!(future);
@@ -247,6 +251,26 @@ impl Core {
         drop(deferred);
         self.timers.clear();
         self.driver.shut_down();
+    }
+}
+
+/// Keeps the thread's timer slack at the runtime's setting while it runs,
+/// and puts the old value back after.
+struct SlackGuard(Duration);
+
+impl SlackGuard {
+    /// `None` if the slack cannot be read or set: timers then keep the
+    /// kernel's default precision, which is still correct, only later.
+    fn set(slack: Duration) -> Option<SlackGuard> {
+        let old = sys::timer_slack().ok()?;
+        sys::set_timer_slack(slack).ok()?;
+        Some(SlackGuard(old))
+    }
+}
+
+impl Drop for SlackGuard {
+    fn drop(&mut self) {
+        let _ = sys::set_timer_slack(self.0);
     }
 }
 

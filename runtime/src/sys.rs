@@ -146,3 +146,27 @@ fn owned(fd: RawFd) -> OwnedFd {
     // SAFETY: `fd` was just returned by the kernel and is owned by no one else.
     unsafe { OwnedFd::from_raw_fd(fd) }
 }
+
+/// The calling thread's timer slack: how late the kernel may end a timed
+/// wait (such as `epoll_wait`'s timeout) to batch wake-ups. Linux's default
+/// is 50 µs.
+pub(crate) fn timer_slack() -> io::Result<Duration> {
+    // PR_GET_TIMERSLACK takes no pointers; the slack is the return value.
+    let ns = syscall!(prctl(libc::PR_GET_TIMERSLACK, 0, 0, 0, 0))?;
+    Ok(Duration::from_nanos(ns as u64))
+}
+
+/// Sets the calling thread's timer slack (at least 1 ns: 0 means "reset to
+/// the default" to the kernel).
+pub(crate) fn set_timer_slack(slack: Duration) -> io::Result<()> {
+    let ns = slack.as_nanos().clamp(1, libc::c_ulong::MAX as u128) as libc::c_ulong;
+    // PR_SET_TIMERSLACK takes the slack in nanoseconds, no pointers.
+    syscall!(prctl(
+        libc::PR_SET_TIMERSLACK,
+        ns,
+        0 as libc::c_ulong,
+        0 as libc::c_ulong,
+        0 as libc::c_ulong
+    ))
+    .map(drop)
+}
