@@ -31,7 +31,7 @@
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed, Ordering::SeqCst};
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError, RwLock};
 use std::task::Wake;
 
 use crossbeam_queue::SegQueue;
@@ -47,7 +47,11 @@ pub(crate) struct Shared {
     /// The `block_on` future was woken.
     pub(crate) main_woken: AtomicBool,
     parked: ParkFlag,
-    unpark_fd: OwnedFd,
+    /// The eventfd; `None` once the runtime has shut down. Wakers write it
+    /// under the read lock (only on the slow path, which makes a syscall
+    /// anyway), so closing it under the write lock can never let a late
+    /// write land on a reused fd number.
+    unpark_fd: RwLock<Option<OwnedFd>>,
     /// How many times a waker had to write the eventfd (statistics only).
     pub(crate) unpark_writes: AtomicU64,
 }
@@ -58,13 +62,30 @@ impl Shared {
             remote: SegQueue::new(),
             main_woken: AtomicBool::new(true),
             parked: ParkFlag::new(),
-            unpark_fd: sys::eventfd()?,
+            unpark_fd: RwLock::new(Some(sys::eventfd()?)),
             unpark_writes: AtomicU64::new(0),
         })
     }
 
-    pub(crate) fn unpark_fd(&self) -> BorrowedFd<'_> {
-        self.unpark_fd.as_fd()
+    /// Runs `f` with the eventfd, unless it is closed.
+    pub(crate) fn with_unpark_fd<R>(&self, f: impl FnOnce(BorrowedFd<'_>) -> R) -> Option<R> {
+        let fd = self
+            .unpark_fd
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
+        fd.as_ref().map(|fd| f(fd.as_fd()))
+    }
+
+    /// Closes the eventfd (runtime shutdown): no waker can be parked-on any
+    /// more, and the process gets its fd back even while handles and
+    /// wakers of the dead runtime live on.
+    pub(crate) fn close_unpark_fd(&self) {
+        let fd = self
+            .unpark_fd
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        drop(fd);
     }
 
     /// Queues a task woken off the runtime's thread.
@@ -79,7 +100,7 @@ impl Shared {
         if self.parked.should_interrupt() {
             // An error here (EBADF is impossible while `self` lives) would
             // only mean the eventfd is full, i.e. a wake is already pending.
-            let _ = sys::eventfd_signal(self.unpark_fd.as_fd());
+            let _ = self.with_unpark_fd(sys::eventfd_signal);
             self.unpark_writes.fetch_add(1, Relaxed);
         }
     }
@@ -97,7 +118,7 @@ impl Shared {
 
     /// Resets the eventfd after it fired, so its next write is a new edge.
     pub(crate) fn drain_unpark(&self) {
-        sys::eventfd_drain(self.unpark_fd.as_fd());
+        self.with_unpark_fd(sys::eventfd_drain);
     }
 }
 

@@ -68,7 +68,9 @@ pub(crate) struct Core {
 impl Core {
     pub(crate) fn new(config: Config) -> io::Result<Core> {
         let shared = Arc::new(Shared::new()?);
-        let driver = Driver::new(shared.unpark_fd(), config.max_events)?;
+        let driver = shared
+            .with_unpark_fd(|fd| Driver::new(fd, config.max_events))
+            .expect("a new runtime's eventfd is open")?;
         Ok(Core {
             shared,
             driver: Rc::new(driver),
@@ -251,6 +253,7 @@ impl Core {
         drop(deferred);
         self.timers.clear();
         self.driver.shut_down();
+        self.shared.close_unpark_fd();
     }
 }
 
