@@ -17,14 +17,11 @@ fn a_dropped_runtime_leaves_no_fd_behind_while_handles_and_wakers_live() {
         let before = open_fds();
         let rt = Runtime::new().unwrap();
         let (waker_tx, waker_rx) = mpsc::channel();
-        let handle = rt.block_on(async move {
-            let handle = edgeloop::spawn(poll_fn(move |cx| {
-                let _ = waker_tx.send(cx.waker().clone());
-                Poll::<()>::Pending
-            }));
-            edgeloop::yield_now().await; // let the task run once
-            handle
-        });
+        let handle = rt.spawn(poll_fn(move |cx| {
+            let _ = waker_tx.send(cx.waker().clone());
+            Poll::<()>::Pending
+        }));
+        rt.block_on(edgeloop::yield_now()); // let the task run once
         let waker = waker_rx.recv().unwrap();
         assert!(
             open_fds() > before,
