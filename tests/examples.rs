@@ -6,62 +6,12 @@
 
 mod util;
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
-use std::path::PathBuf;
-use std::process::{Child, ChildStdout, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::thread;
 
-use util::watchdog;
-
-/// `target/<profile>/examples/<name>`, from `target/<profile>/deps/<this test>`.
-fn example(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().expect("the test's own path");
-    let profile_dir = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("the test binary lives in target/<profile>/deps");
-    let path = profile_dir.join("examples").join(name);
-    assert!(
-        path.is_file(),
-        "example binary {} not found: `cargo test` builds the examples \
-         (with `--test examples` alone, run `cargo build --examples` first)",
-        path.display()
-    );
-    path
-}
-
-/// A child process that is killed when the test ends, even by a panic.
-struct KillOnDrop(Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Starts `echo_server` on a free port; returns it and the address it prints.
-fn start_server() -> (KillOnDrop, SocketAddr, BufReader<ChildStdout>) {
-    let mut child = Command::new(example("echo_server"))
-        .arg(util::LOCALHOST_0)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("start echo_server");
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let server = KillOnDrop(child);
-    let mut line = String::new();
-    stdout
-        .read_line(&mut line)
-        .expect("read the server's first line");
-    let addr = line
-        .split_whitespace()
-        .find_map(|word| word.parse::<SocketAddr>().ok())
-        .unwrap_or_else(|| panic!("no address in the server's first line: {line:?}"));
-    assert!(addr.ip().is_loopback() && addr.port() != 0, "{line:?}");
-    (server, addr, stdout)
-}
+use util::{example_path, watchdog, ChildServer};
 
 /// Sends `len` pattern bytes while reading the echo on another thread, then
 /// half-closes and checks every byte and the server's EOF.
@@ -84,7 +34,10 @@ fn echo_through(addr: SocketAddr, seed: u64, len: usize) {
 #[test]
 fn echo_server_and_echo_client_examples_echo() {
     watchdog(|| {
-        let (mut server, addr, _stdout) = start_server();
+        let mut command = Command::new(example_path("echo_server"));
+        command.arg(util::LOCALHOST_0).stdin(Stdio::null());
+        let mut server = ChildServer::start(command);
+        let addr = server.addr;
 
         let clients: Vec<_> = (0..8u64)
             .map(|seed| thread::spawn(move || echo_through(addr, seed, 1 + seed as usize * 50_000)))
@@ -97,7 +50,7 @@ fn echo_server_and_echo_client_examples_echo() {
         echo_through(addr, 100, 8 << 20);
 
         let lines = "hello\nedgeloop echo client\n\n12345 with trailing spaces   \nlast line\n";
-        let mut client = Command::new(example("echo_client"))
+        let mut client = Command::new(example_path("echo_client"))
             .arg(addr.to_string())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -119,10 +72,6 @@ fn echo_server_and_echo_client_examples_echo() {
         );
         assert_eq!(String::from_utf8_lossy(&out.stdout), lines);
 
-        assert!(
-            server.0.try_wait().unwrap().is_none(),
-            "echo_server exited while it should still be serving"
-        );
-        server.0.kill().expect("kill echo_server");
+        server.assert_running();
     });
 }
