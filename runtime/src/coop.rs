@@ -3,7 +3,8 @@
 //! A connection whose peer never pauses would otherwise keep its task busy
 //! forever (edge-triggered readiness never runs dry while data keeps coming).
 //! Each poll starts with [`Budget::IO_OPERATIONS`] units; every I/O
-//! operation that completes spends one; once spent, operations return
+//! operation that completes spends one (an `EAGAIN` is refunded); once
+//! spent, operations return
 //! `Pending` and the task is re-queued only after the driver has been
 //! checked (like `yield_now`), so the other connections' events are seen
 //! before the busy one runs again.
@@ -46,14 +47,31 @@ pub(crate) fn with_budget<R>(budget: Budget, f: impl FnOnce() -> R) -> R {
     f()
 }
 
-/// False when this poll's budget is spent; the task is then woken again
-/// after the next driver check.
-pub(crate) fn has_budget(cx: &mut Context<'_>) -> bool {
-    let spent = BUDGET.with(|b| matches!(b.get(), Budget(Some(0))));
+/// Spends one unit for an operation about to be tried; false (and the task
+/// to be woken after the next driver check) when the budget is spent. One
+/// thread-local access: this is on every I/O operation's path.
+pub(crate) fn spend(cx: &mut Context<'_>) -> bool {
+    let spent = BUDGET.with(|b| match b.get() {
+        Budget(Some(0)) => true,
+        Budget(Some(n)) => {
+            b.set(Budget(Some(n - 1)));
+            false
+        }
+        Budget(None) => false,
+    });
     if spent {
         defer_wake(cx);
     }
     !spent
+}
+
+/// Gives back the unit of an operation that did not complete (`EAGAIN`).
+pub(crate) fn refund() {
+    BUDGET.with(|b| {
+        if let Budget(Some(n)) = b.get() {
+            b.set(Budget(Some(n + 1)));
+        }
+    });
 }
 
 /// Wakes the task once the runtime has looked at the driver (immediately,
@@ -62,13 +80,4 @@ pub(crate) fn defer_wake(cx: &mut Context<'_>) {
     if context::with_core(|core| core.defer(cx.waker())).is_none() {
         cx.waker().wake_by_ref();
     }
-}
-
-/// Spends one unit for a completed operation.
-pub(crate) fn consume() {
-    BUDGET.with(|b| {
-        if let Budget(Some(n)) = b.get() {
-            b.set(Budget(Some(n.saturating_sub(1))));
-        }
-    });
 }

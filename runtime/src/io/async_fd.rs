@@ -168,6 +168,7 @@ impl<T: AsRawFd> AsyncFd<T> {
     /// Runs the nonblocking operation `op` once the fd is ready in
     /// `interest`'s direction: the one rule every socket operation follows.
     ///
+    /// - not ready: record the task's waker, return `Pending`;
     /// - ready: call `op`; `EINTR` is retried at once;
     /// - `EAGAIN`/`EWOULDBLOCK`: clear that direction's readiness, record the
     ///   task's waker, return `Pending` (the next edge wakes the task);
@@ -182,21 +183,19 @@ impl<T: AsRawFd> AsyncFd<T> {
         interest: Interest,
         mut op: impl FnMut(&T) -> io::Result<R>,
     ) -> Poll<io::Result<R>> {
-        if !coop::has_budget(cx) {
-            return Poll::Pending;
-        }
         loop {
             ready!(self.driver.poll_ready(self.token, interest, cx))?;
+            if !coop::spend(cx) {
+                return Poll::Pending;
+            }
             match op(self.get_ref()) {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    coop::refund();
                     self.driver.note_would_block();
                     self.driver.clear_ready(self.token, interest);
                 }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                res => {
-                    coop::consume();
-                    return Poll::Ready(res);
-                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => coop::refund(),
+                res => return Poll::Ready(res),
             }
         }
     }
