@@ -285,23 +285,24 @@ pub fn set_linger_zero(fd: &impl std::os::fd::AsRawFd) {
         l_onoff: 1,
         l_linger: 0,
     };
-    // SAFETY: `linger` is a valid `struct linger` that outlives the call and
-    // its exact size is passed; `fd` is an open socket owned by the caller.
+    set_socket_option(fd, libc::SO_LINGER, &linger, "SO_LINGER");
+}
+
+/// `setsockopt(fd, SOL_SOCKET, name, value)`, panicking with the OS error.
+fn set_socket_option<T>(fd: &impl std::os::fd::AsRawFd, name: libc::c_int, value: &T, what: &str) {
+    // SAFETY: `value` points at a live `T` for the call's duration and its
+    // exact size is passed; the caller picks the `T` the option expects and
+    // `fd` is an open socket it owns.
     let res = unsafe {
         libc::setsockopt(
             fd.as_raw_fd(),
             libc::SOL_SOCKET,
-            libc::SO_LINGER,
-            (&linger as *const libc::linger).cast(),
-            std::mem::size_of::<libc::linger>() as libc::socklen_t,
+            name,
+            (value as *const T).cast(),
+            std::mem::size_of::<T>() as libc::socklen_t,
         )
     };
-    assert_eq!(
-        res,
-        0,
-        "setsockopt(SO_LINGER): {}",
-        io::Error::last_os_error()
-    );
+    assert_eq!(res, 0, "setsockopt({what}): {}", io::Error::last_os_error());
 }
 
 /// A nonblocking, close-on-exec pipe: `(read end, write end)`.
@@ -361,23 +362,7 @@ impl Prng {
 /// autotuning for `fd`: it bounds how much a peer can have in flight to it.
 pub fn set_recv_buffer(fd: &impl std::os::fd::AsRawFd, bytes: usize) {
     let size = bytes as libc::c_int;
-    // SAFETY: `size` is a valid `int` that outlives the call and its exact
-    // size is passed; `fd` is an open socket owned by the caller.
-    let res = unsafe {
-        libc::setsockopt(
-            fd.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_RCVBUF,
-            (&size as *const libc::c_int).cast(),
-            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-        )
-    };
-    assert_eq!(
-        res,
-        0,
-        "setsockopt(SO_RCVBUF): {}",
-        io::Error::last_os_error()
-    );
+    set_socket_option(fd, libc::SO_RCVBUF, &size, "SO_RCVBUF");
 }
 
 /// How often [`wait_until`] looks again.
