@@ -107,14 +107,19 @@ pub(crate) fn accept(listener: BorrowedFd<'_>) -> io::Result<(OwnedFd, SocketAdd
     Ok((fd, from_raw(&raw, len)?))
 }
 
+/// The most slices one `sendmsg`/`readv` takes (Linux's `UIO_MAXIOV`; more
+/// fail with `EMSGSIZE`/`EINVAL`). Like std, the rest wait for the next call.
+pub(crate) const IOV_MAX: usize = libc::UIO_MAXIOV as usize;
+
 /// `sendmsg` with `MSG_NOSIGNAL`: a write to a reset connection gives
-/// `EPIPE` instead of killing the process with `SIGPIPE`.
+/// `EPIPE` instead of killing the process with `SIGPIPE`. At most
+/// [`IOV_MAX`] slices are sent; the caller sees a short write.
 pub(crate) fn send_vectored(fd: BorrowedFd<'_>, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
     // SAFETY: all-zero is a valid `msghdr` (no name, no control data).
     let mut msg: libc::msghdr = unsafe { zeroed() };
     // `IoSlice` is guaranteed ABI-compatible with `iovec` on Unix.
     msg.msg_iov = bufs.as_ptr() as *mut libc::iovec;
-    msg.msg_iovlen = bufs.len().min(libc::c_int::MAX as usize) as _;
+    msg.msg_iovlen = bufs.len().min(IOV_MAX) as _;
     // `msg` points at `bufs`, alive and unmodified across the call.
     let n = syscall!(sendmsg(fd.as_raw_fd(), &msg, libc::MSG_NOSIGNAL))?;
     Ok(n as usize)

@@ -47,6 +47,8 @@ pub(crate) struct Shared {
     /// The `block_on` future was woken.
     pub(crate) main_woken: AtomicBool,
     parked: ParkFlag,
+    /// Set at shutdown; see [`Shared::push_remote`].
+    closed: CloseFlag,
     /// The eventfd; `None` once the runtime has shut down. Wakers write it
     /// under the read lock (only on the slow path, which makes a syscall
     /// anyway), so closing it under the write lock can never let a late
@@ -62,6 +64,7 @@ impl Shared {
             remote: SegQueue::new(),
             main_woken: AtomicBool::new(true),
             parked: ParkFlag::new(),
+            closed: CloseFlag::new(),
             unpark_fd: RwLock::new(Some(sys::eventfd()?)),
             unpark_writes: AtomicU64::new(0),
         })
@@ -89,9 +92,33 @@ impl Shared {
     }
 
     /// Queues a task woken off the runtime's thread.
+    ///
+    /// After shutdown nothing drains the queue, and a task left in it would
+    /// keep itself alive (`TaskRef` → `Arc<Shared>` → queue → `TaskRef`);
+    /// so a push that finds the runtime closed drains the queue itself
+    /// ([`CloseFlag`] says why one side always sees the other). Dropping the
+    /// references here, on a foreign thread, is sound: the runtime closes
+    /// only after every task's future has been dropped on its thread.
     pub(crate) fn push_remote(&self, task: TaskRef) {
         self.remote.push(task);
+        if self.closed.is_closed_after_push() {
+            self.drain_remote();
+            return;
+        }
         self.unpark();
+    }
+
+    /// Runtime shutdown, once every task's future is gone: from here on a
+    /// late cross-thread wake frees its task instead of queueing it.
+    pub(crate) fn close(&self) {
+        self.closed.close();
+        self.drain_remote();
+    }
+
+    fn drain_remote(&self) {
+        while let Some(task) = self.remote.pop() {
+            drop(task);
+        }
     }
 
     /// Step 1–2 of the waker's side: interrupts `epoll_wait` if the runtime
@@ -187,6 +214,41 @@ impl ParkFlag {
     }
 }
 
+/// Whether the runtime has shut down, and the handshake that keeps a
+/// cross-thread wake racing the shutdown from leaking its task.
+///
+/// The runtime sets the flag, then drains the remote queue; a waker pushes,
+/// then reads the flag and, if set, drains the queue itself. Like the park
+/// protocol this is the store-buffering pattern, ordered by SeqCst fences on
+/// both sides ("publish, fence, read the other's"): it cannot be that the
+/// waker reads "open" *and* the runtime's drain misses the push. Both may
+/// drain at once; the queue allows concurrent pops. Model-checked below.
+#[derive(Debug)]
+pub(crate) struct CloseFlag {
+    closed: sync::AtomicBool,
+}
+
+impl CloseFlag {
+    pub(crate) fn new() -> CloseFlag {
+        CloseFlag {
+            closed: sync::AtomicBool::new(false),
+        }
+    }
+
+    /// Runtime side: closes, before the final drain.
+    pub(crate) fn close(&self) {
+        self.closed.swap(true, SeqCst);
+        sync::fence(SeqCst);
+    }
+
+    /// Waker side, called after the push: true if the runtime has closed,
+    /// and the pusher must drain the queue itself.
+    pub(crate) fn is_closed_after_push(&self) -> bool {
+        sync::fence(SeqCst);
+        self.closed.load(SeqCst)
+    }
+}
+
 /// Model check of the protocol with loom: every interleaving, and every
 /// reordering the C11 memory model allows, of a runtime that parks against
 /// wakers on other threads. Run with
@@ -251,6 +313,40 @@ mod model {
                 writes.load(Relaxed) <= announced,
                 "more eventfd writes than parks announced"
             );
+        });
+    }
+
+    /// A wake that races the shutdown: the waker pushes while the runtime
+    /// closes and drains. Whoever drains, nothing may be left in the queue
+    /// once both are done (a task left there would never be freed). The
+    /// queue is a counter; an empty-queue check is a plain load, as
+    /// `SegQueue::pop` on an empty queue writes nothing.
+    #[test]
+    fn a_push_racing_shutdown_is_always_drained() {
+        use super::CloseFlag;
+        fn drain(queue: &AtomicUsize, freed: &AtomicUsize) {
+            if queue.load(Acquire) != 0 {
+                freed.fetch_add(queue.swap(0, AcqRel), Relaxed);
+            }
+        }
+        loom::model(|| {
+            let flag = Arc::new(CloseFlag::new());
+            let queue = Arc::new(AtomicUsize::new(0));
+            let freed = Arc::new(AtomicUsize::new(0));
+            let waker = {
+                let (flag, queue, freed) = (flag.clone(), queue.clone(), freed.clone());
+                thread::spawn(move || {
+                    queue.fetch_add(1, Release);
+                    if flag.is_closed_after_push() {
+                        drain(&queue, &freed);
+                    }
+                })
+            };
+            flag.close();
+            drain(&queue, &freed);
+            waker.join().unwrap();
+            assert_eq!(queue.load(Relaxed), 0, "a task was left in the queue");
+            assert_eq!(freed.load(Relaxed), 1);
         });
     }
 

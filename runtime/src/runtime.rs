@@ -116,6 +116,10 @@ pub struct RuntimeMetrics {
     pub would_block: u64,
     /// Cross-thread wakes that had to write the eventfd.
     pub unpark_writes: u64,
+    /// Panics caught from wakers the runtime called: a joiner's waker when
+    /// its task finished, an I/O or timer waiter's. The panic hook has
+    /// printed each; the runtime goes on.
+    pub waker_panics: u64,
 }
 
 /// Runs `future` to completion on a new runtime on this thread.

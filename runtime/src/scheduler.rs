@@ -25,7 +25,7 @@ use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use crate::context;
-use crate::coop::{self, Budget};
+use crate::coop::{self, Budget, RuntimeId};
 use crate::driver::Driver;
 use crate::park::Shared;
 use crate::runtime::RuntimeMetrics;
@@ -47,6 +47,8 @@ pub(crate) struct Config {
 /// The runtime-thread half of a runtime.
 #[derive(Debug)]
 pub(crate) struct Core {
+    /// This runtime's number, for misuse checks (and, later, traces).
+    pub(crate) id: RuntimeId,
     pub(crate) shared: Arc<Shared>,
     pub(crate) driver: Rc<Driver>,
     pub(crate) timers: Rc<Timers>,
@@ -62,19 +64,23 @@ pub(crate) struct Core {
     parks: Cell<u64>,
     /// Polls (tasks and the `block_on` future) since the driver was checked.
     since_driver: Cell<u32>,
+    /// Panics caught from wakers the runtime invoked.
+    waker_panics: Cell<u64>,
     config: Config,
 }
 
 impl Core {
     pub(crate) fn new(config: Config) -> io::Result<Core> {
+        let id = RuntimeId::next();
         let shared = Arc::new(Shared::new()?);
         let driver = shared
-            .with_unpark_fd(|fd| Driver::new(fd, config.max_events))
+            .with_unpark_fd(|fd| Driver::new(fd, config.max_events, id))
             .expect("a new runtime's eventfd is open")?;
         Ok(Core {
+            id,
             shared,
             driver: Rc::new(driver),
-            timers: Rc::new(Timers::default()),
+            timers: Rc::new(Timers::new(id)),
             local: RefCell::new(VecDeque::new()),
             owned: RefCell::new(OwnedTasks::default()),
             deferred: RefCell::new(Vec::new()),
@@ -82,6 +88,7 @@ impl Core {
             polls: Cell::new(0),
             parks: Cell::new(0),
             since_driver: Cell::new(0),
+            waker_panics: Cell::new(0),
             config,
         })
     }
@@ -123,7 +130,7 @@ impl Core {
                 self.since_driver.set(self.since_driver.get() + 1);
                 let budget = Budget::initial(self.config.io_budget);
                 if let Poll::Ready(out) =
-                    coop::with_budget(budget, || future.as_mut().poll(&mut cx))
+                    coop::with_budget(budget, self.id, || future.as_mut().poll(&mut cx))
                 {
                     return out;
                 }
@@ -155,7 +162,7 @@ impl Core {
             self.since_driver.set(self.since_driver.get() + 1);
             let budget = Budget::initial(self.config.io_budget);
             self.polls.set(self.polls.get().wrapping_add(1));
-            if coop::with_budget(budget, || task.run()) {
+            if coop::with_budget(budget, self.id, || task.run()) {
                 let owned = self.owned.borrow_mut().remove(&task);
                 drop(owned);
             }
@@ -224,36 +231,53 @@ impl Core {
             io_events: driver.io_events.get(),
             would_block: driver.would_block.get(),
             unpark_writes: self.shared.unpark_writes.load(Relaxed),
+            waker_panics: self.waker_panics.get(),
         }
+    }
+
+    /// Counts a panic caught from a waker (see `util::wake_caught`).
+    pub(crate) fn note_waker_panic(&self) {
+        self.waker_panics
+            .set(self.waker_panics.get().wrapping_add(1));
     }
 
     /// Drops every unfinished task's future (closing its sockets), then
     /// releases the queues, timers and registrations.
+    ///
+    /// The order matters: the remote queue is closed only once every future
+    /// is gone, because from then on a late wake on another thread may drop
+    /// the last reference to a task there (see `Shared::push_remote`).
     pub(crate) fn shutdown(self: &Rc<Self>) {
-        // Futures' destructors may spawn or touch timers; let them find this
-        // runtime, unless another one is running on this thread.
-        let _enter = context::try_enter(self.clone());
+        // Futures' destructors may spawn, arm timers or register fds: let
+        // them find this runtime, even if another one is running here.
+        let _enter = context::enter_for_shutdown(self.clone());
         self.closed.set(true);
-        loop {
-            let tasks = std::mem::take(&mut self.owned.borrow_mut().slots);
-            if tasks.is_empty() {
-                break;
-            }
-            self.owned.borrow_mut().clear();
-            for task in tasks.into_iter().flatten() {
-                task.shutdown();
-            }
-        }
+        self.cancel_owned();
+        self.shared.close();
+        // Wakers are foreign code: each is released outside our borrows.
         let local = std::mem::take(&mut *self.local.borrow_mut());
         drop(local);
-        while let Some(task) = self.shared.remote.pop() {
-            drop(task);
-        }
         let deferred = std::mem::take(&mut *self.deferred.borrow_mut());
         drop(deferred);
-        self.timers.clear();
+        self.timers.close();
         self.driver.shut_down();
         self.shared.close_unpark_fd();
+        // A waker dropped above may have woken a task of ours once more.
+        let local = std::mem::take(&mut *self.local.borrow_mut());
+        drop(local);
+    }
+
+    /// Cancels every owned task, dropping its future here, on the runtime
+    /// thread. One task at a time is taken out of the list, and
+    /// `TaskRef::shutdown` cannot unwind (see `task::raw`, "Unwinding"), so
+    /// no task's reference is released with its future still inside.
+    /// Destructors may spawn more tasks; those are cancelled as they come.
+    fn cancel_owned(&self) {
+        loop {
+            let task = self.owned.borrow_mut().pop();
+            let Some(task) = task else { break };
+            task.shutdown();
+        }
     }
 }
 
@@ -306,7 +330,14 @@ struct OwnedTasks {
 
 impl OwnedTasks {
     fn insert(&mut self, task: TaskRef) {
-        let index = self.free.pop().unwrap_or(self.slots.len());
+        // `pop` shortens `slots` without pruning `free`: skip stale entries.
+        let index = loop {
+            match self.free.pop() {
+                Some(i) if self.slots.get(i).is_some_and(Option::is_none) => break i,
+                Some(_) => continue,
+                None => break self.slots.len(),
+            }
+        };
         task.header().owned_index.set(index);
         if index == self.slots.len() {
             self.slots.push(Some(task));
@@ -327,10 +358,28 @@ impl OwnedTasks {
         slot.take()
     }
 
-    fn clear(&mut self) {
-        self.slots.clear();
+    /// Takes out any one task (the last slot in use), shortening the list.
+    fn pop(&mut self) -> Option<TaskRef> {
+        while let Some(slot) = self.slots.pop() {
+            if let Some(task) = slot {
+                self.len -= 1;
+                return Some(task);
+            }
+        }
         self.free.clear();
-        self.len = 0;
+        None
+    }
+}
+
+/// A safety net for the Lifetime rule of `task::raw`: should a core ever be
+/// dropped without `shutdown` (it is not, today), the tasks still listed are
+/// cancelled here, on the runtime thread, rather than released with their
+/// futures inside.
+impl Drop for OwnedTasks {
+    fn drop(&mut self) {
+        while let Some(task) = self.pop() {
+            task.shutdown();
+        }
     }
 }
 

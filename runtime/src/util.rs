@@ -1,20 +1,41 @@
-//! Small helpers shared by the driver, the timers and the scheduler.
+//! Small helpers shared by the driver, the timers and the scheduler: calling
+//! code the runtime does not control (wakers, destructors) without letting
+//! its panics unwind through the runtime's own state.
 
-use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::task::Waker;
 
-/// Wakes and empties `wakers` (keeping the allocation).
+use crate::context;
+
+/// Wakes `waker`, catching a panic from its `wake` (or its drop).
 ///
-/// Every waker is woken even if one panics — a foreign waker's panic must not
-/// leave the others asleep; the first panic is resumed once all are done.
+/// A waker is foreign code as far as the runtime is concerned: a panic in it
+/// belongs to whoever wrote it. The panic hook has already printed it; the
+/// runtime counts it ([`crate::RuntimeMetrics::waker_panics`]) and goes on,
+/// so it never unwinds through a half-updated queue, slab or task cell.
+pub(crate) fn wake_caught(waker: Waker) {
+    if catch_unwind(AssertUnwindSafe(|| waker.wake())).is_err() {
+        note_waker_panic();
+    }
+}
+
+/// Wakes and empties `wakers` (keeping the allocation), each through
+/// [`wake_caught`]: one waker's panic leaves no other asleep.
 pub(crate) fn wake_all(wakers: &mut Vec<Waker>) {
-    let mut first_panic = None;
     for waker in wakers.drain(..) {
-        if let Err(payload) = catch_unwind(AssertUnwindSafe(|| waker.wake())) {
-            first_panic.get_or_insert(payload);
-        }
+        wake_caught(waker);
     }
-    if let Some(payload) = first_panic {
-        resume_unwind(payload);
+}
+
+/// Drops `value`, catching a panic from its `Drop`. The payload of such a
+/// panic is leaked rather than dropped: its own `Drop` could panic too, and
+/// there is no one left to report it to.
+pub(crate) fn drop_caught<T>(value: T) {
+    if let Err(payload) = catch_unwind(AssertUnwindSafe(move || drop(value))) {
+        std::mem::forget(payload);
     }
+}
+
+fn note_waker_panic() {
+    context::with_core(|core| core.note_waker_panic());
 }

@@ -85,12 +85,20 @@ impl TcpListener {
     ///
     /// Cancel-safe: if the future is dropped, no connection is lost — it
     /// stays in the kernel's accept queue. Several tasks may accept on one
-    /// listener at once.
+    /// listener at once; each waits in its own place, released when its
+    /// future ends.
     pub async fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
-        std::future::poll_fn(|cx| self.poll_accept(cx)).await
+        let (fd, peer) = self
+            .io
+            .async_io(Interest::READABLE, |l| sys::accept(l.as_fd()))
+            .await?;
+        TcpStream::from_connected(fd).map(|s| (s, peer))
     }
 
-    /// Polls for a connection; on `Pending` the task is woken when one arrives.
+    /// Polls for a connection; on `Pending` the task is woken when one
+    /// arrives. Like every `poll_*` method it keeps only the most recent
+    /// caller's waker: for several tasks accepting at once, use
+    /// [`accept`](Self::accept).
     pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(TcpStream, SocketAddr)>> {
         let (fd, peer) = ready!(self
             .io

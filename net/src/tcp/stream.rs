@@ -208,7 +208,9 @@ impl TcpStream {
         cx: &mut Context<'_>,
         bufs: &mut [IoSliceMut<'_>],
     ) -> Poll<io::Result<usize>> {
-        let asked = bufs.iter().map(|b| b.len()).sum();
+        // std's `readv` takes at most `IOV_MAX` slices, as `sendmsg` does:
+        // a read that fills those is full, not short.
+        let asked = bufs.iter().take(sys::IOV_MAX).map(|b| b.len()).sum();
         let res = ready!(self
             .io
             .poll_io(cx, Interest::READABLE, |s| (&*s).read_vectored(bufs)));
@@ -228,7 +230,7 @@ impl TcpStream {
         cx: &mut Context<'_>,
         bufs: &[IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        let asked = bufs.iter().map(|b| b.len()).sum();
+        let asked = bufs.iter().take(sys::IOV_MAX).map(|b| b.len()).sum();
         let res = ready!(self.io.poll_io(cx, Interest::WRITABLE, |s| {
             sys::send_vectored(s.as_fd(), bufs)
         }));

@@ -14,6 +14,11 @@
 //!    calls [`Driver::clear_ready`] for that direction and parks its waker with
 //!    [`Driver::poll_ready`], returning `Pending`.
 //!
+//! A waiter is released when its operation ends, not only when an event
+//! comes (see `waiters.rs`); and a waker is parked only by a poll of the
+//! runtime that owns the registration, since no other runtime would ever
+//! turn this driver to wake it.
+//!
 //! Each fd is registered once, edge-triggered, for both directions; nothing
 //! is re-armed per wait.
 
@@ -21,6 +26,7 @@ mod ready;
 mod scheduled_io;
 mod slab;
 mod token;
+mod waiters;
 
 use std::cell::{Cell, RefCell};
 use std::io;
@@ -29,15 +35,20 @@ use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 pub use ready::{Interest, Ready};
+pub(crate) use scheduled_io::WaitAs;
 pub(crate) use token::Token;
+pub(crate) use waiters::WaiterKey;
 
+use crate::coop::{self, RuntimeId};
 use crate::sys;
 use crate::util::wake_all;
 use slab::Slab;
 
 /// Every fd is registered for both directions, edge-triggered, once.
+/// `EPOLLPRI` is there so urgent TCP data is seen: a read stops short at the
+/// urgent mark, and the driver must know not to trust that short read.
 const REGISTER_EVENTS: u32 =
-    (libc::EPOLLIN | libc::EPOLLOUT | libc::EPOLLRDHUP | libc::EPOLLET) as u32;
+    (libc::EPOLLIN | libc::EPOLLOUT | libc::EPOLLRDHUP | libc::EPOLLPRI | libc::EPOLLET) as u32;
 
 /// The message of the error a socket gives once its runtime has shut down.
 const SHUTDOWN_MSG: &str = "the edgeloop runtime this I/O object was registered with has shut down";
@@ -64,6 +75,8 @@ pub(crate) struct Driver {
     woken: RefCell<Vec<Waker>>,
     /// Set when the runtime is dropped: nothing will turn this driver again.
     shut_down: Cell<bool>,
+    /// The runtime this driver belongs to.
+    owner: RuntimeId,
     counters: DriverCounters,
 }
 
@@ -85,7 +98,11 @@ fn bump(counter: &Cell<u64>, by: u64) {
 impl Driver {
     /// Creates the epoll instance and registers `unpark_fd` (the runtime's
     /// eventfd) under [`Token::WAKER`].
-    pub(crate) fn new(unpark_fd: BorrowedFd<'_>, max_events: usize) -> io::Result<Driver> {
+    pub(crate) fn new(
+        unpark_fd: BorrowedFd<'_>,
+        max_events: usize,
+        owner: RuntimeId,
+    ) -> io::Result<Driver> {
         let epoll = sys::epoll_create()?;
         sys::epoll_ctl(
             epoll.as_fd(),
@@ -100,6 +117,7 @@ impl Driver {
             slab: RefCell::new(Slab::default()),
             woken: RefCell::new(Vec::new()),
             shut_down: Cell::new(false),
+            owner,
             counters: DriverCounters::default(),
         })
     }
@@ -138,12 +156,16 @@ impl Driver {
     }
 
     /// The cached readiness in `interest`'s direction, or `Pending` with the
-    /// task's waker recorded for the next event there.
+    /// task's waker recorded (as `how` says) for the next event there.
+    ///
+    /// Fails, rather than park a waker nobody would wake, when the runtime
+    /// is gone or when the poll under way is not this runtime's.
     pub(crate) fn poll_ready(
         &self,
         token: Token,
         interest: Interest,
         cx: &mut Context<'_>,
+        how: WaitAs<'_>,
     ) -> Poll<io::Result<Ready>> {
         if self.shut_down.get() {
             return Poll::Ready(Err(io::Error::other(SHUTDOWN_MSG)));
@@ -152,12 +174,44 @@ impl Driver {
         let Some(io) = slab.get_mut(token) else {
             return Poll::Ready(Err(io::Error::other("I/O object is no longer registered")));
         };
-        let ready = io.poll_ready(interest, cx.waker());
-        if ready.is_empty() {
-            Poll::Pending
-        } else {
-            Poll::Ready(Ok(ready))
+        let ready = io.ready_for(interest);
+        if !ready.is_empty() {
+            return Poll::Ready(Ok(ready));
         }
+        if coop::current_runtime() != Some(self.owner) {
+            return Poll::Ready(Err(self.wrong_runtime()));
+        }
+        let displaced = io.wait(interest, how, cx.waker());
+        drop(slab);
+        drop(displaced);
+        Poll::Pending
+    }
+
+    /// Releases an `async` operation's waiter (it completed or was dropped).
+    pub(crate) fn remove_waiter(&self, token: Token, interest: Interest, key: WaiterKey) {
+        let removed = self
+            .slab
+            .borrow_mut()
+            .get_mut(token)
+            .and_then(|io| io.remove_waiter(interest, key));
+        drop(removed);
+    }
+
+    fn wrong_runtime(&self) -> io::Error {
+        let msg = match coop::current_runtime() {
+            Some(running) => format!(
+                "an edgeloop I/O object registered with runtime #{} was polled by runtime #{}: \
+                 I/O objects (sockets, `AsyncFd`) must be used in the runtime that created them",
+                self.owner.get(),
+                running.get()
+            ),
+            None => format!(
+                "an edgeloop I/O object registered with runtime #{} was polled outside any \
+                 runtime: await it inside that runtime's `block_on` or one of its tasks",
+                self.owner.get()
+            ),
+        };
+        io::Error::other(msg)
     }
 
     /// The whole cached readiness of a registration.
@@ -170,7 +224,14 @@ impl Driver {
     /// Forgets readiness in `interest`'s direction after an `EAGAIN`.
     pub(crate) fn clear_ready(&self, token: Token, interest: Interest) {
         if let Some(io) = self.slab.borrow_mut().get_mut(token) {
-            io.clear(interest);
+            io.clear_would_block(interest);
+        }
+    }
+
+    /// Forgets readiness in `interest`'s direction after a short transfer.
+    pub(crate) fn clear_drained(&self, token: Token, interest: Interest) {
+        if let Some(io) = self.slab.borrow_mut().get_mut(token) {
+            io.clear_drained(interest);
         }
     }
 

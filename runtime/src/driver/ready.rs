@@ -5,9 +5,19 @@ use std::ops;
 
 /// What an fd is ready for, as last reported by epoll and not yet cleared.
 ///
-/// `READ_CLOSED`, `WRITE_CLOSED` and `ERROR` are final: once the kernel says a
-/// direction is closed, a read or write there returns at once (EOF or an
-/// error), so those bits are never cleared.
+/// An event sets bits; they are cleared in two ways, one direction at a time:
+///
+/// - an operation hits `EAGAIN`: the kernel has just said that direction
+///   would block, so every bit of it goes — ready, closed, urgent data and
+///   `ERROR`. Neither an error nor a hang-up is final: the syscall that
+///   reports a pending error consumes it, and the hang-up epoll reports for
+///   a socket that is not yet connected ends when it connects. (A direction
+///   that really is closed never answers `EAGAIN`: a read there returns EOF
+///   and a write `EPIPE`, so its bit survives.)
+/// - a short read or write on a stream proves the direction drained
+///   ([`crate::io::AsyncFd::clear_readiness`]): only `READABLE` or
+///   `WRITABLE` goes; the closed and error bits, which a syscall has not
+///   consumed yet, stay, and `READABLE` stays while urgent data is pending.
 #[derive(Clone, Copy, PartialEq, Eq, Default)]
 pub struct Ready(u8);
 
@@ -24,13 +34,20 @@ impl Ready {
     pub const WRITE_CLOSED: Ready = Ready(1 << 3);
     /// The fd has a pending error (`EPOLLERR`).
     pub const ERROR: Ready = Ready(1 << 4);
+    /// Urgent (out-of-band) data is pending (`EPOLLPRI`): on a TCP stream a
+    /// read stops short at the urgent mark, so a short read proves nothing
+    /// until a read has reached `EAGAIN`.
+    pub const PRIORITY: Ready = Ready(1 << 5);
 
     /// Translates an `epoll_event.events` mask.
     pub(crate) fn from_epoll(events: u32) -> Ready {
         let has = |flag: libc::c_int| events & flag as u32 != 0;
         let mut ready = Ready::EMPTY;
-        if has(libc::EPOLLIN) || has(libc::EPOLLPRI) {
+        if has(libc::EPOLLIN) {
             ready |= Ready::READABLE;
+        }
+        if has(libc::EPOLLPRI) {
+            ready |= Ready::READABLE | Ready::PRIORITY;
         }
         if has(libc::EPOLLOUT) {
             ready |= Ready::WRITABLE;
@@ -77,7 +94,12 @@ impl Ready {
         self.intersects(Ready::ERROR)
     }
 
-    fn intersects(self, other: Ready) -> bool {
+    /// True when urgent (out-of-band) data may be pending.
+    pub fn is_priority(self) -> bool {
+        self.intersects(Ready::PRIORITY)
+    }
+
+    pub(crate) fn intersects(self, other: Ready) -> bool {
         self.0 & other.0 != 0
     }
 
@@ -95,8 +117,19 @@ impl Ready {
         }
     }
 
-    /// The bits an `EAGAIN` in `interest`'s direction clears (never the final ones).
-    pub(crate) fn clearable(interest: Interest) -> Ready {
+    /// The bits an `EAGAIN` in `interest`'s direction disproves: all of that
+    /// direction's, and `ERROR` (the kernel reports a pending error before
+    /// it would say `EAGAIN`).
+    pub(crate) fn would_block(interest: Interest) -> Ready {
+        if interest == Interest::READABLE {
+            Ready::READABLE | Ready::READ_CLOSED | Ready::PRIORITY | Ready::ERROR
+        } else {
+            Ready::WRITABLE | Ready::WRITE_CLOSED | Ready::ERROR
+        }
+    }
+
+    /// The bit a short transfer in `interest`'s direction disproves.
+    pub(crate) fn drained(interest: Interest) -> Ready {
         if interest == Interest::READABLE {
             Ready::READABLE
         } else {
@@ -133,6 +166,7 @@ impl fmt::Debug for Ready {
             (Ready::READ_CLOSED, "READ_CLOSED"),
             (Ready::WRITE_CLOSED, "WRITE_CLOSED"),
             (Ready::ERROR, "ERROR"),
+            (Ready::PRIORITY, "PRIORITY"),
         ];
         let mut set = f.debug_set();
         for (bit, name) in names {
@@ -170,13 +204,41 @@ mod tests {
     }
 
     #[test]
-    fn clearing_after_eagain_keeps_final_bits() {
+    fn eagain_clears_its_direction_and_the_error_bit() {
+        let r = Ready::from_epoll((libc::EPOLLIN | libc::EPOLLOUT | libc::EPOLLERR) as u32);
+        let after_read = r - Ready::would_block(Interest::READABLE);
+        assert!(
+            !after_read.is_readable(),
+            "a stale error must not keep reads ready"
+        );
+        assert!(!after_read.is_error());
+        assert!(
+            after_read.intersects(Ready::WRITABLE),
+            "the other direction stays"
+        );
+        let hup = Ready::from_epoll((libc::EPOLLOUT | libc::EPOLLHUP) as u32);
+        let after_write = hup - Ready::would_block(Interest::WRITABLE);
+        assert!(
+            after_write.for_interest(Interest::WRITABLE).is_empty(),
+            "an unconnected socket's hang-up is not final"
+        );
+    }
+
+    #[test]
+    fn a_short_transfer_keeps_final_bits() {
         let r = Ready::READABLE | Ready::READ_CLOSED | Ready::WRITABLE;
-        let cleared = r - Ready::clearable(Interest::READABLE);
+        let cleared = r - Ready::drained(Interest::READABLE);
         assert!(cleared.is_readable(), "read-closed stays readable");
         assert!(cleared.is_writable());
-        let w = (Ready::WRITABLE - Ready::clearable(Interest::WRITABLE))
-            .for_interest(Interest::WRITABLE);
+        let w =
+            (Ready::WRITABLE - Ready::drained(Interest::WRITABLE)).for_interest(Interest::WRITABLE);
         assert!(w.is_empty());
+    }
+
+    #[test]
+    fn urgent_data_is_kept_apart() {
+        let pri = Ready::from_epoll(libc::EPOLLPRI as u32);
+        assert!(pri.is_readable() && pri.is_priority());
+        assert!(!Ready::from_epoll(libc::EPOLLIN as u32).is_priority());
     }
 }

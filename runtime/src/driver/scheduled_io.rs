@@ -3,11 +3,30 @@
 use std::task::Waker;
 
 use super::ready::{Interest, Ready};
+use super::waiters::{WaiterKey, Waiters};
+
+/// How a caller waits: through a bare `poll_*` call (one shared slot per
+/// direction) or as an `async` operation that owns a key to its entry.
+#[derive(Debug)]
+pub(crate) enum WaitAs<'a> {
+    Polled,
+    Keyed(&'a mut Option<WaiterKey>),
+}
+
+impl WaitAs<'_> {
+    /// The same way of waiting, for one more call.
+    pub(crate) fn reborrow(&mut self) -> WaitAs<'_> {
+        match self {
+            WaitAs::Polled => WaitAs::Polled,
+            WaitAs::Keyed(key) => WaitAs::Keyed(key),
+        }
+    }
+}
 
 /// What the driver knows about one registered fd.
 ///
-/// The readiness cache is filled by epoll events and emptied, one direction
-/// at a time, only when an operation in that direction hits `EAGAIN`.
+/// The readiness cache is filled by epoll events and emptied one direction
+/// at a time: by an `EAGAIN`, or by a short transfer (see [`Ready`]).
 #[derive(Debug, Default)]
 pub(crate) struct ScheduledIo {
     readiness: Ready,
@@ -31,19 +50,44 @@ impl ScheduledIo {
         self.readiness
     }
 
-    /// Readiness relevant to `interest`, or — if there is none — records `waker`
-    /// to be woken by the next event in that direction and returns empty.
-    pub(crate) fn poll_ready(&mut self, interest: Interest, waker: &Waker) -> Ready {
-        let ready = self.readiness.for_interest(interest);
-        if ready.is_empty() {
-            self.waiters(interest).register(waker);
-        }
-        ready
+    /// Readiness relevant to `interest`; empty if there is none.
+    pub(crate) fn ready_for(&self, interest: Interest) -> Ready {
+        self.readiness.for_interest(interest)
     }
 
-    /// Forgets the readiness an `EAGAIN` in `interest`'s direction disproved.
-    pub(crate) fn clear(&mut self, interest: Interest) {
-        self.readiness = self.readiness - Ready::clearable(interest);
+    /// Records `waker` to be woken by the next event in `interest`'s
+    /// direction. Returns a waker it displaced, for the caller to drop
+    /// outside the driver's borrows.
+    pub(crate) fn wait(
+        &mut self,
+        interest: Interest,
+        how: WaitAs<'_>,
+        waker: &Waker,
+    ) -> Option<Waker> {
+        let waiters = self.waiters(interest);
+        match how {
+            WaitAs::Polled => waiters.set_polled(waker),
+            WaitAs::Keyed(key) => waiters.set_keyed(key, waker),
+        }
+    }
+
+    /// Removes an `async` operation's waiter (it completed or was dropped).
+    pub(crate) fn remove_waiter(&mut self, interest: Interest, key: WaiterKey) -> Option<Waker> {
+        self.waiters(interest).remove(key)
+    }
+
+    /// Forgets what an `EAGAIN` in `interest`'s direction disproved.
+    pub(crate) fn clear_would_block(&mut self, interest: Interest) {
+        self.readiness = self.readiness - Ready::would_block(interest);
+    }
+
+    /// Forgets what a short transfer proved drained — unless urgent data is
+    /// pending, when a short read proves nothing (it stops at the mark).
+    pub(crate) fn clear_drained(&mut self, interest: Interest) {
+        if interest == Interest::READABLE && self.readiness.is_priority() {
+            return;
+        }
+        self.readiness = self.readiness - Ready::drained(interest);
     }
 
     /// Merges an event and moves the wakers it concerns into `woken`.
@@ -72,37 +116,6 @@ impl ScheduledIo {
     }
 }
 
-/// The tasks waiting in one direction.
-///
-/// Nearly always one task waits, so the first waker sits inline and the
-/// common case allocates nothing. Further tasks (say, eight tasks accepting
-/// on one listener) are kept too, never replacing the first: an event wakes
-/// them all and each retries its own operation.
-#[derive(Debug, Default)]
-struct Waiters {
-    first: Option<Waker>,
-    rest: Vec<Waker>,
-}
-
-impl Waiters {
-    fn register(&mut self, waker: &Waker) {
-        match &mut self.first {
-            None => self.first = Some(waker.clone()),
-            Some(first) if first.will_wake(waker) => {}
-            Some(_) => {
-                if !self.rest.iter().any(|w| w.will_wake(waker)) {
-                    self.rest.push(waker.clone());
-                }
-            }
-        }
-    }
-
-    fn drain_into(&mut self, woken: &mut Vec<Waker>) {
-        woken.extend(self.first.take());
-        woken.append(&mut self.rest);
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -118,15 +131,17 @@ mod tests {
     }
 
     #[test]
-    fn every_distinct_waiter_is_kept_and_duplicates_are_not() {
+    fn an_event_wakes_only_its_direction() {
         let counts: Vec<_> = (0..8)
             .map(|_| Arc::new(Count(AtomicUsize::new(0))))
             .collect();
         let wakers: Vec<Waker> = counts.iter().map(|c| Waker::from(c.clone())).collect();
         let mut io = ScheduledIo::new();
-        io.clear(Interest::READABLE);
-        for w in wakers.iter().chain(wakers.iter()) {
-            assert!(io.poll_ready(Interest::READABLE, w).is_empty());
+        io.clear_would_block(Interest::READABLE);
+        let mut keys = [None; 8];
+        for (key, w) in keys.iter_mut().zip(&wakers) {
+            assert!(io.ready_for(Interest::READABLE).is_empty());
+            io.wait(Interest::READABLE, WaitAs::Keyed(key), w);
         }
         let mut woken = Vec::new();
         io.set(Ready::WRITABLE, &mut woken);
@@ -138,13 +153,19 @@ mod tests {
     }
 
     #[test]
-    fn ready_direction_does_not_register() {
-        let count = Arc::new(Count(AtomicUsize::new(0)));
-        let waker = Waker::from(count);
+    fn a_short_read_is_not_trusted_while_urgent_data_is_pending() {
         let mut io = ScheduledIo::new();
-        assert!(io.poll_ready(Interest::WRITABLE, &waker).is_writable());
-        let mut woken = Vec::new();
-        io.drain_all(&mut woken);
-        assert!(woken.is_empty());
+        io.set(
+            Ready::from_epoll((libc::EPOLLIN | libc::EPOLLPRI) as u32),
+            &mut Vec::new(),
+        );
+        io.clear_drained(Interest::READABLE);
+        assert!(io.ready_for(Interest::READABLE).is_readable());
+        io.clear_would_block(Interest::READABLE);
+        assert!(io.ready_for(Interest::READABLE).is_empty());
+        assert!(
+            !io.readiness().is_priority(),
+            "EAGAIN ends the urgent episode"
+        );
     }
 }

@@ -11,7 +11,13 @@ use std::task::{ready, Context, Poll};
 use super::{AsyncRead, AsyncWrite};
 use crate::context;
 use crate::coop;
-use crate::driver::{Driver, Interest, Ready, Token};
+use crate::driver::{Driver, Interest, Ready, Token, WaitAs, WaiterKey};
+
+/// How many times one `poll_io` call tries its operation before it gives
+/// the thread back. An `EAGAIN` clears the readiness, so the next round
+/// parks the waker; only `EINTR` over and over could use them all up, and
+/// then the task yields instead of spinning.
+const ATTEMPTS: usize = 4;
 
 /// A nonblocking file descriptor registered with the runtime's epoll driver.
 ///
@@ -25,8 +31,22 @@ use crate::driver::{Driver, Interest, Ready, Token};
 /// whole runtime. Dropping the `AsyncFd` deregisters the fd *before* the
 /// wrapped value (and so the fd) is dropped.
 ///
-/// Several tasks may wait on one `AsyncFd` in the same direction: an event
-/// wakes all of them and each retries its own operation.
+/// # Who gets woken
+///
+/// The `async` methods ([`readable`](Self::readable),
+/// [`writable`](Self::writable), [`ready`](Self::ready),
+/// [`async_io`](Self::async_io)) each keep their own entry in the waiter
+/// list, released when the future completes or is dropped: any number of
+/// tasks may wait in one direction, and an event wakes them all (each then
+/// retries its own operation).
+///
+/// The `poll_*` methods ([`poll_io`](Self::poll_io),
+/// [`poll_read_ready`](Self::poll_read_ready), the `AsyncRead` /
+/// `AsyncWrite` impls) have no future to clean up after them, so they
+/// share **one slot per direction** holding the waker of the most recent
+/// caller: if two tasks wait through `poll_*` in the same direction, only
+/// the last one is woken. (tokio has the same rule.) One reader task and one
+/// writer task, each through `poll_*`, is fine: the directions are apart.
 ///
 /// ```
 /// use std::io::{Read, Write};
@@ -111,8 +131,14 @@ impl<T: AsRawFd> AsyncFd<T> {
     /// buffer is full, and freed space raises a new `EPOLLOUT` edge.) Final
     /// conditions (EOF, hang-up, error) are never forgotten. Calling it when
     /// data is still pending makes the next wait last until *new* data comes.
+    ///
+    /// Two things are kept whatever is asked: the final conditions and the
+    /// error bit (a syscall has not reported them yet), and read readiness
+    /// while urgent (out-of-band) data is pending — a TCP read stops short
+    /// at the urgent mark with data still queued, so there a short read
+    /// proves nothing; the next read that hits `EAGAIN` ends that state.
     pub fn clear_readiness(&self, interest: Interest) {
-        self.driver.clear_ready(self.token, interest);
+        self.driver.clear_drained(self.token, interest);
     }
 
     /// Waits until the cached readiness says a read may make progress.
@@ -130,34 +156,41 @@ impl<T: AsRawFd> AsyncFd<T> {
     }
 
     /// Waits for readiness in `interest`'s direction.
+    ///
+    /// Cancel-safe: dropping the future loses nothing and releases its
+    /// place among the waiters.
     pub async fn ready(&self, interest: Interest) -> io::Result<ReadyGuard<'_, T>> {
-        poll_fn(|cx| self.poll_ready(cx, interest)).await
+        let mut waiter = Waiter::new(self, interest);
+        poll_fn(|cx| self.poll_ready_as(cx, interest, WaitAs::Keyed(&mut waiter.key))).await
     }
 
     /// Polls for read readiness; on `Pending` the task is woken by the next
-    /// read event.
+    /// read event (only the most recent `poll_*` caller per direction is
+    /// remembered; see [Who gets woken](AsyncFd#who-gets-woken)).
     pub fn poll_read_ready<'a>(
         &'a self,
         cx: &mut Context<'_>,
     ) -> Poll<io::Result<ReadyGuard<'a, T>>> {
-        self.poll_ready(cx, Interest::READABLE)
+        self.poll_ready_as(cx, Interest::READABLE, WaitAs::Polled)
     }
 
     /// Polls for write readiness; on `Pending` the task is woken by the next
-    /// write event.
+    /// write event (only the most recent `poll_*` caller per direction is
+    /// remembered).
     pub fn poll_write_ready<'a>(
         &'a self,
         cx: &mut Context<'_>,
     ) -> Poll<io::Result<ReadyGuard<'a, T>>> {
-        self.poll_ready(cx, Interest::WRITABLE)
+        self.poll_ready_as(cx, Interest::WRITABLE, WaitAs::Polled)
     }
 
-    fn poll_ready<'a>(
+    fn poll_ready_as<'a>(
         &'a self,
         cx: &mut Context<'_>,
         interest: Interest,
+        how: WaitAs<'_>,
     ) -> Poll<io::Result<ReadyGuard<'a, T>>> {
-        let ready = ready!(self.driver.poll_ready(self.token, interest, cx))?;
+        let ready = ready!(self.driver.poll_ready(self.token, interest, cx, how))?;
         Poll::Ready(Ok(ReadyGuard {
             fd: self,
             interest,
@@ -169,7 +202,8 @@ impl<T: AsRawFd> AsyncFd<T> {
     /// `interest`'s direction: the one rule every socket operation follows.
     ///
     /// - not ready: record the task's waker, return `Pending`;
-    /// - ready: call `op`; `EINTR` is retried at once;
+    /// - ready: call `op`; `EINTR` is retried (a few times, then the task
+    ///   yields);
     /// - `EAGAIN`/`EWOULDBLOCK`: clear that direction's readiness, record the
     ///   task's waker, return `Pending` (the next edge wakes the task);
     /// - anything else, success or error, is returned as is.
@@ -177,14 +211,35 @@ impl<T: AsRawFd> AsyncFd<T> {
     /// Each completed operation spends one unit of the task's I/O budget;
     /// when the budget is spent this returns `Pending` and re-queues the task
     /// so that other tasks get a turn.
+    ///
+    /// The waker is kept in the direction's one `poll_*` slot (see
+    /// [Who gets woken](AsyncFd#who-gets-woken)); [`async_io`](Self::async_io)
+    /// keeps its own.
+    ///
+    /// # Errors
+    /// `op`'s error; or, instead of waiting forever, an error if this fd's
+    /// runtime has shut down or if the poll is not one of that runtime's
+    /// (the fd was moved into a task of another runtime).
     pub fn poll_io<R>(
         &self,
         cx: &mut Context<'_>,
         interest: Interest,
+        op: impl FnMut(&T) -> io::Result<R>,
+    ) -> Poll<io::Result<R>> {
+        self.poll_io_as(cx, interest, WaitAs::Polled, op)
+    }
+
+    fn poll_io_as<R>(
+        &self,
+        cx: &mut Context<'_>,
+        interest: Interest,
+        mut how: WaitAs<'_>,
         mut op: impl FnMut(&T) -> io::Result<R>,
     ) -> Poll<io::Result<R>> {
-        loop {
-            ready!(self.driver.poll_ready(self.token, interest, cx))?;
+        for _ in 0..ATTEMPTS {
+            ready!(self
+                .driver
+                .poll_ready(self.token, interest, cx, how.reborrow()))?;
             if !coop::spend(cx) {
                 return Poll::Pending;
             }
@@ -198,15 +253,19 @@ impl<T: AsRawFd> AsyncFd<T> {
                 res => return Poll::Ready(res),
             }
         }
+        coop::defer_wake(cx);
+        Poll::Pending
     }
 
-    /// The `async` form of [`poll_io`](AsyncFd::poll_io).
+    /// The `async` form of [`poll_io`](AsyncFd::poll_io), with its own place
+    /// among the waiters (released when the future completes or is dropped).
     pub async fn async_io<R>(
         &self,
         interest: Interest,
         mut op: impl FnMut(&T) -> io::Result<R>,
     ) -> io::Result<R> {
-        poll_fn(|cx| self.poll_io(cx, interest, &mut op)).await
+        let mut waiter = Waiter::new(self, interest);
+        poll_fn(|cx| self.poll_io_as(cx, interest, WaitAs::Keyed(&mut waiter.key), &mut op)).await
     }
 
     /// Tries `op` without waiting: `WouldBlock` if the cached readiness says
@@ -311,6 +370,33 @@ where
     }
 }
 
+/// An `async` operation's place among an fd's waiters, released on drop.
+struct Waiter<'a, T: AsRawFd> {
+    fd: &'a AsyncFd<T>,
+    interest: Interest,
+    key: Option<WaiterKey>,
+}
+
+impl<'a, T: AsRawFd> Waiter<'a, T> {
+    fn new(fd: &'a AsyncFd<T>, interest: Interest) -> Waiter<'a, T> {
+        Waiter {
+            fd,
+            interest,
+            key: None,
+        }
+    }
+}
+
+impl<T: AsRawFd> Drop for Waiter<'_, T> {
+    fn drop(&mut self) {
+        if let Some(key) = self.key.take() {
+            self.fd
+                .driver
+                .remove_waiter(self.fd.token, self.interest, key);
+        }
+    }
+}
+
 /// Proof that an [`AsyncFd`] was ready in one direction.
 pub struct ReadyGuard<'a, T: AsRawFd> {
     fd: &'a AsyncFd<T>,
@@ -330,7 +416,10 @@ impl<'a, T: AsRawFd> ReadyGuard<'a, T> {
     }
 
     /// Forgets this direction's readiness: call it after an operation hit
-    /// `EAGAIN`, or the next wait returns at once and spins.
+    /// `EAGAIN`, or the next wait returns at once and spins. Everything the
+    /// `EAGAIN` disproved goes — the direction's ready and closed bits and
+    /// the error bit — so a stale error or the hang-up of a socket that was
+    /// not yet connected cannot keep the fd looking ready.
     pub fn clear_ready(&mut self) {
         self.fd.driver.note_would_block();
         self.fd.driver.clear_ready(self.fd.token, self.interest);

@@ -59,6 +59,10 @@ impl<T> JoinHandle<T> {
     }
 }
 
+/// The handle holds a counted pointer, never the output in place, so it may
+/// move whether or not `T` may.
+impl<T> Unpin for JoinHandle<T> {}
+
 impl<T> Future for JoinHandle<T> {
     type Output = Result<T, JoinError>;
 

@@ -15,6 +15,15 @@
 //!   word reaches zero. The scheduler's owned-task list holds one reference
 //!   until the task completes or is shut down, so the future is always dropped
 //!   (on the runtime thread) before a reference held elsewhere can be the last.
+//!   The output, likewise, is dropped on the runtime thread: by `complete` if
+//!   no `JoinHandle` is left, else by the handle (which is `!Send`).
+//! - **Unwinding.** The rule above must hold when user code panics at any
+//!   point, or a `Waker` on another thread could end up freeing a `!Send`
+//!   future there. So nothing the runtime calls while completing a task can
+//!   unwind: polls, the future's and the output's drops, and the join
+//!   waker's `wake` each run under `catch_unwind`. `run` and `shutdown`
+//!   therefore always return, and the owned list releases a task only after
+//!   they did.
 //! - **Pinning.** The future is polled through a pin to its place in the cell
 //!   and dropped there in place; the cell never moves.
 //! - **Layout.** `Cell<F>` is `repr(C)` with the header first, so a pointer to
@@ -33,6 +42,7 @@ use super::join::JoinError;
 use super::state::{State, CANCELLED, COMPLETE, JOIN_INTEREST};
 use super::waker::waker_ref;
 use crate::park::Shared;
+use crate::util::{drop_caught, wake_caught};
 
 /// The type-independent head of every task cell.
 pub(crate) struct Header {
@@ -213,9 +223,18 @@ unsafe fn run<F: Future>(ptr: NonNull<Header>) -> bool {
     };
     // SAFETY: runtime thread; the stage is not borrowed any more.
     let drop_panic = unsafe { drop_stage_in_place(stage) };
-    let result = match drop_panic {
-        Some(payload) if result.is_ok() => Err(JoinError::panic(payload)),
-        _ => result,
+    // A future whose `Drop` panics after it finished completes as panicked.
+    // What is discarded — the output, or a second panic's payload — is
+    // dropped under `catch_unwind` too: nothing may unwind out of `run`.
+    let result = match (result, drop_panic) {
+        (Ok(output), Some(payload)) => {
+            drop_caught(output);
+            Err(JoinError::panic(payload))
+        }
+        (result, second_panic) => {
+            drop_caught(second_panic);
+            result
+        }
     };
     // SAFETY: runtime thread.
     unsafe { complete(cell, result) };
@@ -266,7 +285,10 @@ unsafe fn complete<F: Future>(cell: &Cell<F>, result: Result<F::Output, JoinErro
     // SAFETY: runtime thread; the join waker is only touched there.
     let join_waker = unsafe { (*cell.join_waker.get()).take() };
     if let Some(waker) = join_waker {
-        waker.wake();
+        // Caught: `complete` runs inside the scheduler's loop and inside
+        // shutdown's, whose invariants (every owned task's future dropped on
+        // this thread) must not be cut short by a joiner's panicking waker.
+        wake_caught(waker);
     }
 }
 

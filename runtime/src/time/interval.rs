@@ -7,16 +7,21 @@ use std::time::{Duration, Instant};
 
 use futures_core::Stream;
 
-use super::sleep::{sleep_until, Sleep};
+use super::sleep::{deadline_after, saturating_add, sleep_until, Sleep};
 
 /// Ticks every `period`, the first tick at once.
 ///
-/// Ticks are scheduled at `start + n * period`. If the program falls behind
-/// (a tick is awaited late), the missed ticks complete immediately, one per
-/// `tick()`, until the schedule is caught up — no tick is skipped.
+/// Ticks are scheduled at `start + n * period`. What happens when the
+/// program falls behind (a tick is awaited after the next one was due) is
+/// set by [`MissedTickBehavior`]; the default, `Burst`, completes the missed
+/// ticks at once, one per `tick()`, until the schedule is caught up.
+///
+/// A `period` too large for `Instant` (say `Duration::MAX`) saturates: the
+/// next tick is decades away, never back to back.
 ///
 /// # Panics
-/// If `period` is zero, or outside an edgeloop runtime.
+/// If `period` is zero. Like [`sleep`](super::sleep), the interval's timer
+/// panics if polled outside its runtime.
 ///
 /// ```
 /// use std::time::Duration;
@@ -35,7 +40,7 @@ pub fn interval(period: Duration) -> Interval {
 /// Like [`interval`], with the first tick at `start`.
 ///
 /// # Panics
-/// If `period` is zero, or outside an edgeloop runtime.
+/// If `period` is zero.
 #[track_caller]
 pub fn interval_at(start: Instant, period: Duration) -> Interval {
     assert!(
@@ -45,6 +50,55 @@ pub fn interval_at(start: Instant, period: Duration) -> Interval {
     Interval {
         period,
         sleep: sleep_until(start),
+        missed: MissedTickBehavior::default(),
+    }
+}
+
+/// What an [`Interval`] does with the ticks it missed while the program was
+/// busy elsewhere. A tick counts as missed when, as it is returned, the
+/// next one is already due.
+///
+/// Say the period is 10 ms, ticks are due at 0, 10, 20, 30 …, and the tick
+/// due at 10 is awaited only at 35:
+///
+/// | behaviour | ticks returned (scheduled instant) |
+/// |---|---|
+/// | `Burst` | 10, 20, 30 at once, then 40, 50 … |
+/// | `Delay` | 10 at 35, then 45, 55 … (the schedule moves) |
+/// | `Skip` | 10 at 35, then 40, 50 … (missed ones dropped, phase kept) |
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum MissedTickBehavior {
+    /// Return the missed ticks as fast as they are awaited (the default).
+    #[default]
+    Burst,
+    /// Start the schedule afresh one period after the late tick.
+    Delay,
+    /// Drop the missed ticks; the next is the first one still in the future.
+    Skip,
+}
+
+impl MissedTickBehavior {
+    /// When the tick after one due at `due` comes, seen at `now`.
+    fn next(self, due: Instant, now: Instant, period: Duration) -> Instant {
+        let on_time = saturating_add(due, period);
+        if now < on_time {
+            return on_time;
+        }
+        match self {
+            MissedTickBehavior::Burst => on_time,
+            MissedTickBehavior::Delay => saturating_add(now, period),
+            MissedTickBehavior::Skip => {
+                // The first `due + k * period` after `now`.
+                let behind = now.duration_since(due).as_nanos();
+                let period_ns = period.as_nanos();
+                let into_period = behind % period_ns;
+                let ahead = period_ns - into_period;
+                match u64::try_from(ahead) {
+                    Ok(ns) => saturating_add(now, Duration::from_nanos(ns)),
+                    Err(_) => saturating_add(now, period),
+                }
+            }
+        }
     }
 }
 
@@ -53,6 +107,7 @@ pub fn interval_at(start: Instant, period: Duration) -> Interval {
 pub struct Interval {
     period: Duration,
     sleep: Sleep,
+    missed: MissedTickBehavior,
 }
 
 impl Interval {
@@ -66,7 +121,7 @@ impl Interval {
         match Pin::new(&mut self.sleep).poll(cx) {
             Poll::Ready(()) => {
                 let due = self.sleep.deadline();
-                let next = due.checked_add(self.period).unwrap_or(due);
+                let next = self.missed.next(due, Instant::now(), self.period);
                 self.sleep.reset(next);
                 Poll::Ready(due)
             }
@@ -79,9 +134,29 @@ impl Interval {
         self.period
     }
 
+    /// What this interval does with missed ticks.
+    pub fn missed_tick_behavior(&self) -> MissedTickBehavior {
+        self.missed
+    }
+
+    /// Sets what this interval does with missed ticks.
+    pub fn set_missed_tick_behavior(&mut self, behavior: MissedTickBehavior) {
+        self.missed = behavior;
+    }
+
     /// Restarts the schedule: the next tick is one period from now.
     pub fn reset(&mut self) {
-        self.sleep.reset(Instant::now() + self.period);
+        self.sleep.reset(deadline_after(self.period));
+    }
+
+    /// Restarts the schedule with the next tick at once.
+    pub fn reset_immediately(&mut self) {
+        self.sleep.reset(Instant::now());
+    }
+
+    /// Restarts the schedule with the next tick at `deadline`.
+    pub fn reset_at(&mut self, deadline: Instant) {
+        self.sleep.reset(deadline);
     }
 }
 
@@ -90,5 +165,41 @@ impl Stream for Interval {
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Instant>> {
         self.get_mut().poll_tick(cx).map(Some)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::MissedTickBehavior::{self, *};
+    use std::time::{Duration, Instant};
+
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    #[test]
+    fn each_behaviour_places_the_next_tick() {
+        let t0 = Instant::now();
+        let next = |b: MissedTickBehavior, now| b.next(t0 + ms(10), t0 + ms(now), ms(10));
+        for b in [Burst, Delay, Skip] {
+            assert_eq!(next(b, 12), t0 + ms(20), "{b:?} on time");
+        }
+        assert_eq!(next(Burst, 35), t0 + ms(20));
+        assert_eq!(next(Delay, 35), t0 + ms(45));
+        assert_eq!(next(Skip, 35), t0 + ms(40));
+        assert_eq!(
+            next(Skip, 40),
+            t0 + ms(50),
+            "exactly on a tick: the next one"
+        );
+    }
+
+    #[test]
+    fn a_huge_period_saturates() {
+        let t0 = Instant::now();
+        for b in [Burst, Delay, Skip] {
+            let next = b.next(t0, t0, Duration::MAX);
+            assert!(next > t0 + Duration::from_secs(86_400 * 365), "{b:?}");
+        }
     }
 }

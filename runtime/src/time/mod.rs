@@ -9,7 +9,7 @@ mod sleep;
 mod timeout;
 mod timers;
 
-pub use interval::{interval, interval_at, Interval};
+pub use interval::{interval, interval_at, Interval, MissedTickBehavior};
 pub use sleep::{sleep, sleep_until, Sleep};
 pub use timeout::{timeout, timeout_at, Elapsed, Timeout};
 pub(crate) use timers::Timers;

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::task::Waker;
 use std::time::Instant;
 
+use crate::coop::RuntimeId;
 use crate::util::wake_all;
 
 /// Names one armed timer: ordered by deadline, ties broken by arming order.
@@ -17,15 +18,37 @@ pub(crate) struct TimerKey {
 /// Armed timers of one runtime. A B-tree keyed by (deadline, sequence) gives
 /// insert, cancel and pop-earliest in O(log n), and frees its nodes as timers
 /// go, so a burst of timers does not pin memory afterwards.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Timers {
     armed: RefCell<BTreeMap<TimerKey, Waker>>,
     next_seq: Cell<u64>,
     /// Reused between `fire` calls.
     due: RefCell<Vec<Waker>>,
+    /// The runtime these timers belong to.
+    owner: RuntimeId,
+    /// Set when that runtime shuts down: nothing will fire them any more.
+    closed: Cell<bool>,
 }
 
 impl Timers {
+    pub(crate) fn new(owner: RuntimeId) -> Timers {
+        Timers {
+            armed: RefCell::default(),
+            next_seq: Cell::new(0),
+            due: RefCell::default(),
+            owner,
+            closed: Cell::new(false),
+        }
+    }
+
+    pub(crate) fn owner(&self) -> RuntimeId {
+        self.owner
+    }
+
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed.get()
+    }
+
     /// Arms a timer that wakes `waker` once `deadline` has passed.
     pub(crate) fn insert(&self, deadline: Instant, waker: &Waker) -> TimerKey {
         let seq = self.next_seq.get();
@@ -49,6 +72,18 @@ impl Timers {
             }
             None => false,
         }
+    }
+
+    /// Moves an armed timer to `deadline`, keeping its waker: the task that
+    /// waits on it is woken at the new time without polling again. `None`
+    /// if it had fired already (its task is awake and will re-arm).
+    pub(crate) fn reset(&self, key: TimerKey, deadline: Instant) -> Option<TimerKey> {
+        let waker = self.armed.borrow_mut().remove(&key)?;
+        let seq = self.next_seq.get();
+        self.next_seq.set(seq + 1);
+        let key = TimerKey { deadline, seq };
+        self.armed.borrow_mut().insert(key, waker);
+        Some(key)
     }
 
     /// Disarms a timer (a no-op if it already fired).
@@ -88,8 +123,9 @@ impl Timers {
         self.armed.borrow().len()
     }
 
-    /// Disarms everything (runtime shutdown).
-    pub(crate) fn clear(&self) {
+    /// Disarms everything for good (runtime shutdown).
+    pub(crate) fn close(&self) {
+        self.closed.set(true);
         let armed = std::mem::take(&mut *self.armed.borrow_mut());
         drop(armed);
     }
@@ -118,7 +154,7 @@ mod tests {
 
     #[test]
     fn fires_in_deadline_order_and_never_early() {
-        let timers = Timers::default();
+        let timers = Timers::new(RuntimeId::next());
         let log = Arc::new(std::sync::Mutex::new(Vec::new()));
         let base = Instant::now();
         for (id, ms) in [(0, 30), (1, 10), (2, 20), (3, 10)] {
@@ -142,7 +178,7 @@ mod tests {
 
     #[test]
     fn cancelled_timers_do_not_fire() {
-        let timers = Timers::default();
+        let timers = Timers::new(RuntimeId::next());
         let log = Arc::new(std::sync::Mutex::new(Vec::new()));
         let base = Instant::now();
         let waker = Waker::from(Arc::new(Order(AtomicUsize::new(7), log.clone())));
@@ -156,5 +192,22 @@ mod tests {
         assert!(timers.update(keys[1], &waker));
         assert_eq!(timers.fire(base + Duration::from_secs(1)), 500);
         assert_eq!(log.lock().unwrap().len(), 500);
+    }
+
+    #[test]
+    fn reset_moves_an_armed_timer_and_keeps_its_waker() {
+        let timers = Timers::new(RuntimeId::next());
+        let log = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let base = Instant::now();
+        let waker = Waker::from(Arc::new(Order(AtomicUsize::new(4), log.clone())));
+        let key = timers.insert(base + Duration::from_secs(10), &waker);
+        let moved = timers.reset(key, base + Duration::from_millis(20)).unwrap();
+        assert!(!timers.update(key, &waker), "the old key is gone");
+        assert_eq!(timers.fire(base + Duration::from_millis(20)), 1);
+        assert_eq!(*log.lock().unwrap(), vec![4]);
+        assert!(
+            timers.reset(moved, base).is_none(),
+            "a fired timer is not re-armed"
+        );
     }
 }
