@@ -18,18 +18,12 @@ use std::future::poll_fn;
 use std::io;
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
-use std::time::Duration;
 
 use edgeloop::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use edgeloop::net::{TcpListener, TcpStream};
 
 /// Size of the shared read buffer: one `read` takes up to this much.
 const SCRATCH_SIZE: usize = 64 * 1024;
-
-/// How long the accept loop pauses when the process is out of file
-/// descriptors: retrying at once would spin on `EMFILE` while the pending
-/// connection stays queued.
-const FD_EXHAUSTED_PAUSE: Duration = Duration::from_millis(20);
 
 thread_local! {
     static SCRATCH: RefCell<Box<[u8]>> = RefCell::new(vec![0; SCRATCH_SIZE].into_boxed_slice());
@@ -45,26 +39,17 @@ fn main() -> io::Result<()> {
             "edgeloop echo server listening on {}",
             listener.local_addr()?
         );
-        // Linux's accept4 reserves an fd before looking at the queue, so at
-        // the limit every retry fails: say so once per episode, not per retry.
-        let mut at_fd_limit = false;
+        // The plain loop is enough: out of file descriptors, `accept`
+        // reports `EMFILE` once and then waits for an fd to be closed,
+        // instead of failing again at once (which would spin).
         loop {
             match listener.accept().await {
                 Ok((stream, _peer)) => {
-                    if std::mem::take(&mut at_fd_limit) {
-                        eprintln!("accept: file descriptors available again");
-                    }
                     edgeloop::spawn(async move {
                         if let Err(err) = echo(stream).await {
                             report(&err);
                         }
                     });
-                }
-                Err(err) if is_fd_exhaustion(&err) => {
-                    if !std::mem::replace(&mut at_fd_limit, true) {
-                        eprintln!("accept: {err}; retrying every {FD_EXHAUSTED_PAUSE:?}");
-                    }
-                    edgeloop::time::sleep(FD_EXHAUSTED_PAUSE).await;
                 }
                 Err(err) => eprintln!("accept: {err}"),
             }
@@ -111,10 +96,6 @@ fn echo_once(
         }
     }
     Poll::Ready(Ok(n))
-}
-
-fn is_fd_exhaustion(err: &io::Error) -> bool {
-    matches!(err.raw_os_error(), Some(libc::EMFILE | libc::ENFILE))
 }
 
 /// A peer that vanishes is routine for a server; anything else is worth a line.

@@ -42,7 +42,10 @@ pub(crate) fn epoll_ctl(
     syscall!(epoll_ctl(epoll.as_raw_fd(), op, fd, &mut event)).map(drop)
 }
 
-/// Whether the kernel lacks `epoll_pwait2` (Linux < 5.11); learned on first use.
+/// Whether `epoll_pwait2` is unusable, learned on first use: the kernel
+/// lacks it (Linux < 5.11: `ENOSYS`), or a seccomp filter that predates it
+/// refuses it (older container runtimes answer unknown syscalls with
+/// `EPERM`, which `epoll_pwait2` itself never returns).
 static NO_PWAIT2: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 /// Waits for events, filling `events` (its length is set to what the kernel wrote).
@@ -79,7 +82,12 @@ pub(crate) fn epoll_wait(
                 0usize,
             )
         } as libc::c_int;
-        if n == -1 && io::Error::last_os_error().raw_os_error() == Some(libc::ENOSYS) {
+        if n == -1
+            && matches!(
+                io::Error::last_os_error().raw_os_error(),
+                Some(libc::ENOSYS | libc::EPERM)
+            )
+        {
             NO_PWAIT2.store(true, Relaxed);
         }
     }

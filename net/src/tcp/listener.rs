@@ -1,13 +1,16 @@
 //! `TcpListener`: a listening socket whose `accept` waits on the driver.
 
+use std::cell::Cell;
 use std::fmt;
+use std::future::Future;
 use std::io;
 use std::net::{self, SocketAddr, ToSocketAddrs};
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
+use std::time::Duration;
 
-use edgeloop_runtime::io::{AsyncFd, Interest};
+use edgeloop_runtime::io::{fd_released, AsyncFd, FdReleased, Interest};
 use futures_core::Stream;
 
 use super::{each_addr, TcpStream};
@@ -38,6 +41,20 @@ use crate::sys;
 /// ```
 pub struct TcpListener {
     io: AsyncFd<net::TcpListener>,
+    /// Set while the process is out of fds: the next `accept` waits on it.
+    exhausted: Cell<Option<FdReleased>>,
+    /// True from an `EMFILE`/`ENFILE` until the next accepted connection:
+    /// the error is returned once per such episode.
+    in_episode: Cell<bool>,
+}
+
+/// The longest an exhausted listener waits before trying `accept` again
+/// when no fd of this runtime has been closed (one closed elsewhere — or,
+/// for `ENFILE`, in another process — is invisible to the runtime).
+const EXHAUSTED_BACKOFF: Duration = Duration::from_millis(100);
+
+fn is_fd_exhaustion(err: &io::Error) -> bool {
+    matches!(err.raw_os_error(), Some(libc::EMFILE | libc::ENFILE))
 }
 
 impl TcpListener {
@@ -59,8 +76,14 @@ impl TcpListener {
         sys::set_reuseaddr(fd.as_fd())?;
         sys::bind(fd.as_fd(), &addr)?;
         sys::listen(fd.as_fd(), sys::LISTEN_BACKLOG)?;
+        TcpListener::from_registered(AsyncFd::new(net::TcpListener::from(fd))?)
+    }
+
+    fn from_registered(io: AsyncFd<net::TcpListener>) -> io::Result<TcpListener> {
         Ok(TcpListener {
-            io: AsyncFd::new(net::TcpListener::from(fd))?,
+            io,
+            exhausted: Cell::new(None),
+            in_episode: Cell::new(false),
         })
     }
 
@@ -71,9 +94,7 @@ impl TcpListener {
     #[track_caller]
     pub fn from_std(listener: net::TcpListener) -> io::Result<TcpListener> {
         listener.set_nonblocking(true)?;
-        Ok(TcpListener {
-            io: AsyncFd::new(listener)?,
-        })
+        TcpListener::from_registered(AsyncFd::new(listener)?)
     }
 
     /// Deregisters the listener and hands it back, still nonblocking.
@@ -87,23 +108,85 @@ impl TcpListener {
     /// stays in the kernel's accept queue. Several tasks may accept on one
     /// listener at once; each waits in its own place, released when its
     /// future ends.
+    ///
+    /// # Out of file descriptors
+    ///
+    /// When the process (`EMFILE`) or the system (`ENFILE`) is out of file
+    /// descriptors, the error is returned **once**; from then on `accept`
+    /// waits until this runtime closes one of its fds (or
+    /// 100 ms have passed) before trying again, and keeps waiting without
+    /// repeating the error until a connection is accepted. So the plain
+    /// loop
+    ///
+    /// ```no_run
+    /// # async fn serve(listener: edgeloop::net::TcpListener) {
+    /// loop {
+    ///     match listener.accept().await {
+    ///         Ok((stream, _)) => { /* spawn a task for it */ }
+    ///         Err(err) => eprintln!("accept: {err}"),
+    ///     }
+    /// }
+    /// # }
+    /// ```
+    ///
+    /// prints one line and idles at the limit instead of spinning on the
+    /// error (the connection waits in the kernel's queue meanwhile).
     pub async fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
-        let (fd, peer) = self
-            .io
-            .async_io(Interest::READABLE, |l| sys::accept(l.as_fd()))
-            .await?;
-        TcpStream::from_connected(fd).map(|s| (s, peer))
+        loop {
+            if let Some(wait) = self.exhausted.take() {
+                wait.await;
+            }
+            let accepted = self
+                .io
+                .async_io(Interest::READABLE, |l| sys::accept(l.as_fd()))
+                .await;
+            if let Some(result) = self.after_accept(accepted) {
+                return result;
+            }
+        }
     }
 
     /// Polls for a connection; on `Pending` the task is woken when one
     /// arrives. Like every `poll_*` method it keeps only the most recent
     /// caller's waker: for several tasks accepting at once, use
-    /// [`accept`](Self::accept).
+    /// [`accept`](Self::accept). Out of fds it behaves as `accept` does.
     pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(TcpStream, SocketAddr)>> {
-        let (fd, peer) = ready!(self
-            .io
-            .poll_io(cx, Interest::READABLE, |l| sys::accept(l.as_fd())))?;
-        Poll::Ready(TcpStream::from_connected(fd).map(|s| (s, peer)))
+        // At most two rounds: a fresh `FdReleased` cannot complete in the
+        // same poll that made it (nothing is deregistered in between).
+        loop {
+            if let Some(mut wait) = self.exhausted.take() {
+                if Pin::new(&mut wait).poll(cx).is_pending() {
+                    self.exhausted.set(Some(wait));
+                    return Poll::Pending;
+                }
+            }
+            let accepted = ready!(self
+                .io
+                .poll_io(cx, Interest::READABLE, |l| sys::accept(l.as_fd())));
+            if let Some(result) = self.after_accept(accepted) {
+                return Poll::Ready(result);
+            }
+        }
+    }
+
+    /// What an `accept4` outcome means for the caller: `None` to wait and
+    /// try again (still out of fds, already reported).
+    fn after_accept(
+        &self,
+        accepted: io::Result<(OwnedFd, SocketAddr)>,
+    ) -> Option<io::Result<(TcpStream, SocketAddr)>> {
+        match accepted {
+            Ok((fd, peer)) => {
+                self.in_episode.set(false);
+                Some(TcpStream::from_connected(fd).map(|s| (s, peer)))
+            }
+            Err(err) if is_fd_exhaustion(&err) => {
+                self.exhausted.set(Some(fd_released(EXHAUSTED_BACKOFF)));
+                let first = !self.in_episode.replace(true);
+                first.then_some(Err(err))
+            }
+            Err(err) => Some(Err(err)),
+        }
     }
 
     /// The connections, as a `Stream` that never ends (each item may be an

@@ -43,6 +43,7 @@ use crate::coop::{self, RuntimeId};
 use crate::sys;
 use crate::util::wake_all;
 use slab::Slab;
+use waiters::Waiters;
 
 /// Every fd is registered for both directions, edge-triggered, once.
 /// `EPOLLPRI` is there so urgent TCP data is seen: a read stops short at the
@@ -73,6 +74,11 @@ pub(crate) struct Driver {
     slab: RefCell<Slab>,
     /// Wakers collected during a turn; kept to reuse its allocation.
     woken: RefCell<Vec<Waker>>,
+    /// Deregistrations so far: each (but `AsyncFd::into_inner`'s) is an fd
+    /// about to be closed, which is what a task out of fds waits for.
+    releases: Cell<u64>,
+    /// Tasks waiting for the next deregistration ([`crate::io::FdReleased`]).
+    release_waiters: RefCell<Waiters>,
     /// Set when the runtime is dropped: nothing will turn this driver again.
     shut_down: Cell<bool>,
     /// The runtime this driver belongs to.
@@ -116,6 +122,8 @@ impl Driver {
             events: RefCell::new(Vec::with_capacity(max_events.max(1))),
             slab: RefCell::new(Slab::default()),
             woken: RefCell::new(Vec::new()),
+            releases: Cell::new(0),
+            release_waiters: RefCell::new(Waiters::default()),
             shut_down: Cell::new(false),
             owner,
             counters: DriverCounters::default(),
@@ -152,7 +160,28 @@ impl Driver {
         // Dropped outside the borrow: a waker's drop may run foreign code.
         let io = self.slab.borrow_mut().remove(token);
         drop(io);
+        self.releases.set(self.releases.get().wrapping_add(1));
+        let mut woken = Vec::new();
+        self.release_waiters.borrow_mut().drain_into(&mut woken);
+        wake_all(&mut woken);
         res
+    }
+
+    /// How many fds have been deregistered so far.
+    pub(crate) fn releases(&self) -> u64 {
+        self.releases.get()
+    }
+
+    /// Parks `cx`'s waker until the next deregistration, under `key`.
+    pub(crate) fn wait_release(&self, cx: &mut Context<'_>, key: &mut Option<WaiterKey>) {
+        let displaced = self.release_waiters.borrow_mut().set_keyed(key, cx.waker());
+        drop(displaced);
+    }
+
+    /// Releases a [`wait_release`](Self::wait_release) entry.
+    pub(crate) fn remove_release_waiter(&self, key: WaiterKey) {
+        let removed = self.release_waiters.borrow_mut().remove(key);
+        drop(removed);
     }
 
     /// The cached readiness in `interest`'s direction, or `Pending` with the
@@ -296,6 +325,7 @@ impl Driver {
         self.slab
             .borrow_mut()
             .for_each(|io| io.drain_all(&mut released));
+        self.release_waiters.borrow_mut().drain_into(&mut released);
         drop(released);
     }
 }

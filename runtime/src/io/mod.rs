@@ -7,6 +7,7 @@
 
 mod async_fd;
 mod ext;
+mod fd_released;
 
 use std::io::{self, IoSlice, IoSliceMut};
 use std::ops::DerefMut;
@@ -18,6 +19,7 @@ pub use async_fd::{AsyncFd, ReadyGuard, TryIoError};
 pub use ext::{
     AsyncReadExt, AsyncWriteExt, Close, Flush, Read, ReadExact, ReadToEnd, Write, WriteAll,
 };
+pub use fd_released::{fd_released, FdReleased};
 
 /// Reads bytes asynchronously.
 pub trait AsyncRead {
