@@ -3,7 +3,8 @@
 //!
 //! Each connection is registered once for `EPOLLIN | EPOLLOUT | EPOLLRDHUP |
 //! EPOLLET` (as edgeloop and tokio register theirs). On an event it reads
-//! into one 64 KiB scratch buffer and writes the bytes straight back, and it
+//! into one scratch buffer of [`ECHO_BUFFER`](crate::ECHO_BUFFER) bytes and
+//! writes the bytes straight back, and it
 //! **trusts a short read**: a read that fills less than the buffer drained the
 //! socket, so it does not read again for the `EAGAIN` (a later arrival queues
 //! a new edge). When the event carries `EPOLLRDHUP` it reads on to the EOF,
@@ -18,8 +19,8 @@ use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 
 use crate::sys;
 
-/// Size of the shared read buffer, as in edgeloop's echo example.
-const SCRATCH_SIZE: usize = 64 * 1024;
+/// Size of the shared read buffer: the same as every server's.
+const SCRATCH_SIZE: usize = crate::ECHO_BUFFER;
 /// Events taken per `epoll_wait`.
 const MAX_EVENTS: usize = 1024;
 /// The listener's token; connections use their fd number.

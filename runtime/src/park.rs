@@ -161,11 +161,13 @@ impl Wake for Shared {
     }
 }
 
-/// Atomics the protocol uses: std's, or loom's under `cfg(loom)`.
+/// Atomics the protocol uses: std's, or loom's in the model test (`cfg(loom)`
+/// on the test build only: the ordinary library, which the facade links even
+/// then, keeps std's).
 mod sync {
-    #[cfg(loom)]
+    #[cfg(all(test, loom))]
     pub(crate) use loom::sync::atomic::{fence, AtomicBool};
-    #[cfg(not(loom))]
+    #[cfg(not(all(test, loom)))]
     pub(crate) use std::sync::atomic::{fence, AtomicBool};
 }
 
