@@ -1,10 +1,14 @@
 //! edgeloop's sockets, built only on the runtime's public API.
 //!
-//! Every socket here is an [`edgeloop_runtime::io::AsyncFd`] around a `std`
-//! socket, and every operation is one call to `AsyncFd::poll_io` with the
-//! syscall to try: that is the whole mapping from `EAGAIN` to `Pending`.
-//! Sockets are created nonblocking and close-on-exec; writes never raise
-//! `SIGPIPE` (a reset peer gives `EPIPE`/`ECONNRESET` as an error).
+//! This crate is part of the layout: users get these types as
+//! `edgeloop::net` from the `edgeloop` crate.
+//!
+//! Every socket here is an `AsyncFd` (`edgeloop::io::AsyncFd`) around a
+//! `std` socket, and every operation goes through `AsyncFd` (`poll_io`,
+//! `async_io`, `try_io`) with the syscall to try: that is the whole mapping
+//! from `EAGAIN` to `Pending`. Sockets are created nonblocking and
+//! close-on-exec; writes never raise `SIGPIPE` (a reset peer gives
+//! `EPIPE`/`ECONNRESET` as an error).
 
 #![deny(unsafe_op_in_unsafe_fn)]
 

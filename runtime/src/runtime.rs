@@ -25,7 +25,7 @@ const DEFAULT_EVENT_INTERVAL: u32 = 61;
 /// `JoinHandle`s then report cancellation.
 ///
 /// ```
-/// let rt = edgeloop_runtime::Runtime::new()?;
+/// let rt = edgeloop::Runtime::new()?;
 /// let answer = rt.block_on(async { 40 + 2 });
 /// assert_eq!(answer, 42);
 /// # Ok::<(), std::io::Error>(())
@@ -64,8 +64,8 @@ impl Runtime {
     /// since it was made.
     ///
     /// ```
-    /// let rt = edgeloop_runtime::Runtime::new()?;
-    /// rt.block_on(async { edgeloop_runtime::spawn(async {}).await.unwrap() });
+    /// let rt = edgeloop::Runtime::new()?;
+    /// rt.block_on(async { edgeloop::spawn(async {}).await.unwrap() });
     /// let m = rt.metrics();
     /// assert_eq!(m.live_tasks, 0);
     /// assert_eq!(m.task_polls, 1);
@@ -116,9 +116,39 @@ pub struct RuntimeMetrics {
     pub would_block: u64,
     /// Cross-thread wakes that had to write the eventfd.
     pub unpark_writes: u64,
-    /// Panics caught from wakers the runtime called: a joiner's waker when
-    /// its task finished, an I/O or timer waiter's. The panic hook has
-    /// printed each; the runtime goes on.
+    /// Panics caught from wakers the runtime called itself: the waker of a
+    /// task awaiting a `JoinHandle` when its task finished, and those of
+    /// tasks waiting for I/O, a timer, `yield_now` or an fd to be closed. The
+    /// panic hook has already run for each (by default it prints the
+    /// message); the runtime counts it here and goes on.
+    ///
+    /// A waker of the user's own that panics, for example:
+    ///
+    /// ```
+    /// use std::future::Future;
+    /// use std::pin::pin;
+    /// use std::sync::Arc;
+    /// use std::task::{Context, Wake, Waker};
+    /// use std::time::Duration;
+    ///
+    /// struct Faulty;
+    /// impl Wake for Faulty {
+    ///     fn wake(self: Arc<Self>) {
+    ///         panic!("a faulty waker");
+    ///     }
+    /// }
+    ///
+    /// let rt = edgeloop::Runtime::new()?;
+    /// rt.block_on(async {
+    ///     let mut timer = pin!(edgeloop::time::sleep(Duration::from_millis(1)));
+    ///     let waker = Waker::from(Arc::new(Faulty));
+    ///     assert!(timer.as_mut().poll(&mut Context::from_waker(&waker)).is_pending());
+    ///     // The timer fires meanwhile; the runtime wakes `Faulty` and catches its panic.
+    ///     edgeloop::time::sleep(Duration::from_millis(5)).await;
+    /// });
+    /// assert_eq!(rt.metrics().waker_panics, 1);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub waker_panics: u64,
 }
 
@@ -130,7 +160,7 @@ pub struct RuntimeMetrics {
 /// this thread.
 ///
 /// ```
-/// let n = edgeloop_runtime::block_on(async { 1 + 1 });
+/// let n = edgeloop::block_on(async { 1 + 1 });
 /// assert_eq!(n, 2);
 /// ```
 #[track_caller]
@@ -143,7 +173,7 @@ pub fn block_on<F: Future>(future: F) -> F::Output {
 /// Configures a [`Runtime`].
 ///
 /// ```
-/// let rt = edgeloop_runtime::Builder::new().event_interval(31).build()?;
+/// let rt = edgeloop::Builder::new().event_interval(31).build()?;
 /// # drop(rt);
 /// # Ok::<(), std::io::Error>(())
 /// ```

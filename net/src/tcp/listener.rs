@@ -19,14 +19,14 @@ use crate::sys;
 /// A TCP socket server, listening for connections.
 ///
 /// ```no_run
-/// use edgeloop_runtime::io::{AsyncReadExt, AsyncWriteExt};
-/// use edgeloop_net::TcpListener;
+/// use edgeloop::io::{AsyncReadExt, AsyncWriteExt};
+/// use edgeloop::net::TcpListener;
 ///
 /// async fn serve() -> std::io::Result<()> {
 ///     let listener = TcpListener::bind("127.0.0.1:8080").await?;
 ///     loop {
 ///         let (mut stream, _peer) = listener.accept().await?;
-///         edgeloop_runtime::spawn(async move {
+///         edgeloop::spawn(async move {
 ///             let mut buf = [0; 1024];
 ///             while let Ok(n @ 1..) = stream.read(&mut buf).await {
 ///                 if stream.write_all(&buf[..n]).await.is_err() {
@@ -36,7 +36,7 @@ use crate::sys;
 ///         });
 ///     }
 /// }
-/// edgeloop_runtime::block_on(serve())?;
+/// edgeloop::block_on(serve())?;
 /// # Ok::<(), std::io::Error>(())
 /// ```
 pub struct TcpListener {
@@ -232,7 +232,39 @@ impl fmt::Debug for TcpListener {
     }
 }
 
-/// The stream of [`TcpListener::incoming`].
+/// The stream of [`TcpListener::incoming`]: each item is what
+/// [`poll_accept`](TcpListener::poll_accept) gives, without the peer's
+/// address. It never ends, and an error item is not fatal to the listener.
+/// It waits as `poll_accept` does, in the listener's one `poll_*` slot: for
+/// several tasks accepting at once, use [`accept`](TcpListener::accept).
+///
+/// `Stream` is the `futures-core` crate's trait, so a caller needs that
+/// crate (or `futures`) to name it; edgeloop has no `StreamExt`. Polled by
+/// hand:
+///
+/// ```
+/// use std::future::poll_fn;
+/// use std::pin::Pin;
+/// use futures_core::Stream;
+/// use edgeloop::net::TcpListener;
+///
+/// edgeloop::block_on(async {
+///     let listener = TcpListener::bind("127.0.0.1:0").await?;
+///     let addr = listener.local_addr()?;
+///     let _clients = [
+///         std::net::TcpStream::connect(addr)?,
+///         std::net::TcpStream::connect(addr)?,
+///     ];
+///     let mut incoming = listener.incoming();
+///     for _ in 0..2 {
+///         let next = poll_fn(|cx| Pin::new(&mut incoming).poll_next(cx)).await;
+///         let stream = next.expect("`Incoming` never ends")?;
+///         assert_eq!(stream.peer_addr()?.ip(), addr.ip());
+///     }
+///     Ok::<_, std::io::Error>(())
+/// })?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[derive(Debug)]
 #[must_use = "streams do nothing unless polled"]
 pub struct Incoming<'a> {

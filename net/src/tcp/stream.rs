@@ -17,18 +17,27 @@ use crate::sys;
 /// Reads and writes wait in separate directions, so one task may read while
 /// another writes: `&TcpStream` implements `AsyncRead` and `AsyncWrite` too.
 ///
-/// ```no_run
-/// use edgeloop_runtime::io::{AsyncReadExt, AsyncWriteExt};
-/// use edgeloop_net::TcpStream;
+/// ```
+/// use std::io::{Read, Write};
+/// use edgeloop::io::{AsyncReadExt, AsyncWriteExt};
+/// use edgeloop::net::TcpStream;
 ///
-/// edgeloop_runtime::block_on(async {
-///     let mut stream = TcpStream::connect("127.0.0.1:8080").await?;
+/// // The other end is a plain std socket; its blocking calls return at
+/// // once here, since the bytes they wait for are already sent.
+/// let server = std::net::TcpListener::bind("127.0.0.1:0")?;
+/// edgeloop::block_on(async {
+///     let mut stream = TcpStream::connect(server.local_addr()?).await?;
+///     let (mut peer, _) = server.accept()?;
 ///     stream.write_all(b"hello").await?;
-///     let mut echo = [0; 5];
-///     stream.read_exact(&mut echo).await?;
+///     let mut got = [0; 5];
+///     peer.read_exact(&mut got)?;
+///     peer.write_all(b"world")?;
+///     let mut reply = [0; 5];
+///     stream.read_exact(&mut reply).await?;
+///     assert_eq!((&got, &reply), (b"hello", b"world"));
 ///     Ok::<_, std::io::Error>(())
-/// })
-/// # ; Ok::<(), std::io::Error>(())
+/// })?;
+/// # Ok::<(), std::io::Error>(())
 /// ```
 pub struct TcpStream {
     io: AsyncFd<net::TcpStream>,
@@ -100,7 +109,35 @@ impl TcpStream {
     }
 
     /// Waits until a read may make progress (data, EOF or an error). The
-    /// readiness can be stale; follow with [`try_read`](Self::try_read).
+    /// readiness can be stale; follow with [`try_read`](Self::try_read), and
+    /// wait again on `WouldBlock`.
+    ///
+    /// Cancel-safe; each caller waits in its own place, released when the
+    /// future ends, so several tasks may wait at once.
+    ///
+    /// ```
+    /// use std::io::{ErrorKind, Write};
+    /// use edgeloop::net::TcpListener;
+    ///
+    /// edgeloop::block_on(async {
+    ///     let listener = TcpListener::bind("127.0.0.1:0").await?;
+    ///     let mut peer = std::net::TcpStream::connect(listener.local_addr()?)?;
+    ///     let (stream, _) = listener.accept().await?;
+    ///     peer.write_all(b"ping")?;
+    ///     let mut buf = [0; 16];
+    ///     let n = loop {
+    ///         stream.readable().await?;
+    ///         match stream.try_read(&mut buf) {
+    ///             Ok(n) => break n,
+    ///             Err(e) if e.kind() == ErrorKind::WouldBlock => continue,
+    ///             Err(e) => return Err(e),
+    ///         }
+    ///     };
+    ///     assert_eq!(&buf[..n], b"ping");
+    ///     Ok::<_, std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub async fn readable(&self) -> io::Result<()> {
         self.io.readable().await.map(drop)
     }
@@ -121,7 +158,27 @@ impl TcpStream {
     }
 
     /// Reads without waiting: `WouldBlock` if no data is ready (and then the
-    /// next [`readable`](Self::readable) waits for a new edge).
+    /// next [`readable`](Self::readable) waits for a new edge). `Ok(0)` is
+    /// end of stream, or an empty `buf`.
+    ///
+    /// ```
+    /// use std::io::{ErrorKind, Write};
+    /// use edgeloop::net::TcpListener;
+    ///
+    /// edgeloop::block_on(async {
+    ///     let listener = TcpListener::bind("127.0.0.1:0").await?;
+    ///     let mut peer = std::net::TcpStream::connect(listener.local_addr()?)?;
+    ///     let (stream, _) = listener.accept().await?;
+    ///     let mut buf = [0; 16];
+    ///     let err = stream.try_read(&mut buf).unwrap_err();
+    ///     assert_eq!(err.kind(), ErrorKind::WouldBlock, "nothing sent yet");
+    ///     peer.write_all(b"ping")?;
+    ///     stream.readable().await?; // the new data's edge
+    ///     assert_eq!(stream.try_read(&mut buf)?, 4);
+    ///     Ok::<_, std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
         let asked = buf.len();
         let res = self.io.try_io(Interest::READABLE, |s| (&*s).read(buf));

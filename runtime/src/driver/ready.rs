@@ -18,6 +18,23 @@ use std::ops;
 ///   ([`crate::io::AsyncFd::clear_readiness`]): only `READABLE` or
 ///   `WRITABLE` goes; the closed and error bits, which a syscall has not
 ///   consumed yet, stay, and `READABLE` stays while urgent data is pending.
+///
+/// A new registration starts out `READABLE | WRITABLE`, so the first
+/// operation is tried at once; if the guess was wrong, its `EAGAIN` clears
+/// it. Read it with [`AsyncFd::readiness`](crate::io::AsyncFd::readiness) or
+/// [`ReadyGuard::ready`](crate::io::ReadyGuard::ready).
+///
+/// ```
+/// use edgeloop::io::Ready;
+///
+/// // What a peer's FIN (`EPOLLRDHUP`) sets:
+/// let r = Ready::READABLE | Ready::READ_CLOSED;
+/// assert!(r.is_readable() && r.is_read_closed() && !r.is_writable());
+/// // A read-closed direction stays readable (a read returns EOF at once)
+/// // even when the ready bit goes.
+/// assert!((r - Ready::READABLE).is_readable());
+/// assert!(Ready::EMPTY.is_empty() && !r.is_priority());
+/// ```
 #[derive(Clone, Copy, PartialEq, Eq, Default)]
 pub struct Ready(u8);
 
@@ -34,9 +51,10 @@ impl Ready {
     pub const WRITE_CLOSED: Ready = Ready(1 << 3);
     /// The fd has a pending error (`EPOLLERR`).
     pub const ERROR: Ready = Ready(1 << 4);
-    /// Urgent (out-of-band) data is pending (`EPOLLPRI`): on a TCP stream a
-    /// read stops short at the urgent mark, so a short read proves nothing
-    /// until a read has reached `EAGAIN`.
+    /// Urgent (out-of-band) data is pending (`EPOLLPRI`; it comes with
+    /// `READABLE`). On a TCP stream a read stops short at the urgent mark,
+    /// so while this is set a short read does not clear `READABLE`; the next
+    /// read that hits `EAGAIN` clears both.
     pub const PRIORITY: Ready = Ready(1 << 5);
 
     /// Translates an `epoll_event.events` mask.
@@ -178,7 +196,27 @@ impl fmt::Debug for Ready {
     }
 }
 
-/// The direction a caller waits in: each has its own waker slot.
+/// The direction a caller waits in.
+///
+/// Readers and writers of one fd wait apart, so one task may read while
+/// another writes. In each direction, `poll_*` callers share one waker slot
+/// (the last caller's waker is kept), while each `async` operation keeps an
+/// entry of its own until its future ends; an event wakes all of them.
+///
+/// ```
+/// use std::os::unix::net::UnixStream;
+/// use edgeloop::io::{AsyncFd, Interest};
+///
+/// edgeloop::block_on(async {
+///     let (a, _b) = UnixStream::pair()?;
+///     a.set_nonblocking(true)?;
+///     let a = AsyncFd::new(a)?;
+///     let guard = a.ready(Interest::WRITABLE).await?;
+///     assert!(guard.ready().is_writable());
+///     Ok::<_, std::io::Error>(())
+/// })?;
+/// # Ok::<_, std::io::Error>(())
+/// ```
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct Interest(u8);
 

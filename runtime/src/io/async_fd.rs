@@ -21,11 +21,12 @@ const ATTEMPTS: usize = 4;
 
 /// A nonblocking file descriptor registered with the runtime's epoll driver.
 ///
-/// The fd is registered once, edge-triggered, for both directions. Its
-/// readiness is cached: an event sets it, and only an operation that hits
-/// `EAGAIN` clears it (one direction at a time). [`poll_io`](AsyncFd::poll_io)
-/// packages that rule for any syscall; the socket types in `edgeloop-net` are
-/// thin layers over it.
+/// The fd is registered once, edge-triggered, for both directions (and for
+/// urgent data). Its readiness is cached: an event sets it, and an operation
+/// that hits `EAGAIN` clears it, one direction at a time (see [`Ready`] for
+/// which bits go, and [`clear_readiness`](Self::clear_readiness) for the
+/// one other way). [`poll_io`](AsyncFd::poll_io) packages that rule for any
+/// syscall; the sockets of `edgeloop::net` are thin layers over it.
 ///
 /// The fd **must be in nonblocking mode**; a blocking read would stall the
 /// whole runtime. Dropping the `AsyncFd` deregisters the fd *before* the
@@ -51,9 +52,9 @@ const ATTEMPTS: usize = 4;
 /// ```
 /// use std::io::{Read, Write};
 /// use std::os::unix::net::UnixStream;
-/// use edgeloop_runtime::io::{AsyncFd, Interest};
+/// use edgeloop::io::{AsyncFd, Interest};
 ///
-/// edgeloop_runtime::block_on(async {
+/// edgeloop::block_on(async {
 ///     let (a, mut b) = UnixStream::pair()?;
 ///     a.set_nonblocking(true)?;
 ///     let a = AsyncFd::new(a)?;
@@ -128,15 +129,16 @@ impl<T: AsRawFd> AsyncFd<T> {
     /// fewer bytes than asked, so the receive queue was empty at that moment;
     /// any byte that arrives later raises a new edge, which sets the
     /// readiness again. (Likewise a short write to a stream socket: the send
-    /// buffer is full, and freed space raises a new `EPOLLOUT` edge.) Final
-    /// conditions (EOF, hang-up, error) are never forgotten. Calling it when
-    /// data is still pending makes the next wait last until *new* data comes.
+    /// buffer is full, and freed space raises a new `EPOLLOUT` edge.) Calling
+    /// it when data is still pending makes the next wait last until *new*
+    /// data comes.
     ///
-    /// Two things are kept whatever is asked: the final conditions and the
-    /// error bit (a syscall has not reported them yet), and read readiness
-    /// while urgent (out-of-band) data is pending — a TCP read stops short
-    /// at the urgent mark with data still queued, so there a short read
-    /// proves nothing; the next read that hits `EAGAIN` ends that state.
+    /// Two things are kept whatever is asked: the closed bits (EOF, hang-up)
+    /// and the error bit, which no syscall has reported yet; and read
+    /// readiness while urgent (out-of-band) data is pending — a TCP read
+    /// stops short at the urgent mark with data still queued, so there a
+    /// short read proves nothing; the next read that hits `EAGAIN` ends
+    /// that state.
     pub fn clear_readiness(&self, interest: Interest) {
         self.driver.clear_drained(self.token, interest);
     }
@@ -343,8 +345,12 @@ where
     }
 }
 
-/// Writes through `&T`, waiting for readiness. `poll_close` only flushes:
-/// a generic fd has no half-close.
+/// Writes through `&T`, waiting for readiness.
+///
+/// `poll_close` only flushes; it shuts nothing down and does not close the
+/// fd, because a generic fd has no half-close (drop the `AsyncFd` to close
+/// it). For a TCP socket use `edgeloop::net::TcpStream`, whose `poll_close`
+/// does `shutdown(SHUT_WR)`.
 impl<T: AsRawFd> AsyncWrite for AsyncFd<T>
 where
     for<'a> &'a T: io::Write,
@@ -397,7 +403,37 @@ impl<T: AsRawFd> Drop for Waiter<'_, T> {
     }
 }
 
-/// Proof that an [`AsyncFd`] was ready in one direction.
+/// Proof that an [`AsyncFd`] was ready in one direction, as returned by
+/// [`readable`](AsyncFd::readable), [`writable`](AsyncFd::writable) and
+/// [`ready`](AsyncFd::ready).
+///
+/// The readiness may be stale, so run the operation through
+/// [`try_io`](ReadyGuard::try_io): on `EAGAIN` it clears the readiness, and
+/// the next wait then lasts until a new edge.
+///
+/// ```
+/// use std::io::{Read, Write};
+/// use std::os::unix::net::UnixStream;
+/// use edgeloop::io::AsyncFd;
+///
+/// edgeloop::block_on(async {
+///     let (a, mut b) = UnixStream::pair()?;
+///     a.set_nonblocking(true)?;
+///     let a = AsyncFd::new(a)?;
+///     b.write_all(b"hi")?;
+///     let mut buf = [0; 8];
+///     let n = loop {
+///         let mut guard = a.readable().await?;
+///         match guard.try_io(|s| (&*s).read(&mut buf)) {
+///             Ok(result) => break result?,
+///             Err(_would_block) => continue, // readiness cleared: wait again
+///         }
+///     };
+///     assert_eq!(&buf[..n], b"hi");
+///     Ok::<_, std::io::Error>(())
+/// })?;
+/// # Ok::<_, std::io::Error>(())
+/// ```
 pub struct ReadyGuard<'a, T: AsRawFd> {
     fd: &'a AsyncFd<T>,
     interest: Interest,

@@ -11,6 +11,23 @@ use std::task::{Context, Poll};
 use super::{AsyncRead, AsyncWrite};
 
 /// Helpers on every [`AsyncRead`].
+///
+/// ```
+/// use edgeloop::io::AsyncReadExt;
+///
+/// edgeloop::block_on(async {
+///     let mut src: &[u8] = b"head:body";
+///     let mut head = [0; 5];
+///     src.read_exact(&mut head).await?;
+///     let mut rest = Vec::new();
+///     let n = src.read_to_end(&mut rest).await?;
+///     assert_eq!(&head, b"head:");
+///     assert_eq!((n, &rest[..]), (4, &b"body"[..]));
+///     assert_eq!(src.read(&mut head).await?, 0, "end of stream");
+///     Ok::<_, std::io::Error>(())
+/// })?;
+/// # Ok::<_, std::io::Error>(())
+/// ```
 pub trait AsyncReadExt: AsyncRead {
     /// Reads some bytes into `buf`; `Ok(0)` at end of stream.
     ///
@@ -51,6 +68,20 @@ pub trait AsyncReadExt: AsyncRead {
 impl<R: AsyncRead + ?Sized> AsyncReadExt for R {}
 
 /// Helpers on every [`AsyncWrite`].
+///
+/// ```
+/// use edgeloop::io::AsyncWriteExt;
+///
+/// edgeloop::block_on(async {
+///     let mut out = Vec::new();
+///     let n = out.write(b"abc").await?; // a `Vec` takes everything
+///     out.write_all(b"def").await?;
+///     out.flush().await?;
+///     assert_eq!((n, &out[..]), (3, &b"abcdef"[..]));
+///     Ok::<_, std::io::Error>(())
+/// })?;
+/// # Ok::<_, std::io::Error>(())
+/// ```
 pub trait AsyncWriteExt: AsyncWrite {
     /// Writes some of `buf`, returning how much.
     fn write<'a>(&'a mut self, buf: &'a [u8]) -> Write<'a, Self>
@@ -76,7 +107,8 @@ pub trait AsyncWriteExt: AsyncWrite {
         Flush { writer: self }
     }
 
-    /// Flushes and closes the write side.
+    /// Flushes and closes, as [`AsyncWrite::poll_close`] does: for a socket,
+    /// shuts down the write side.
     fn close(&mut self) -> Close<'_, Self>
     where
         Self: Unpin,

@@ -22,13 +22,12 @@ use crate::time::{sleep, Sleep};
 /// one of its file descriptors, or until `backoff` has passed, whichever
 /// comes first.
 ///
-/// For code that ran out of descriptors: [`TcpListener::accept`] uses it to
-/// wait out `EMFILE` instead of retrying at once. Spurious completions are
-/// possible (a deregistered fd that is handed back by
+/// For code that ran out of descriptors:
+/// `edgeloop::net::TcpListener::accept` uses it to wait out `EMFILE`
+/// instead of retrying at once. Spurious completions are possible (a
+/// deregistered fd that is handed back by
 /// [`AsyncFd::into_inner`](crate::io::AsyncFd::into_inner) frees nothing),
 /// so retry the operation and wait again if it still fails.
-///
-/// [`TcpListener::accept`]: ../net/struct.TcpListener.html#method.accept
 ///
 /// # Panics
 /// Outside an edgeloop runtime.
@@ -53,7 +52,8 @@ pub fn fd_released(backoff: Duration) -> FdReleased {
     }
 }
 
-/// The future returned by [`fd_released`].
+/// The future returned by [`fd_released`]. Dropping it gives up its place
+/// among the runtime's waiters and disarms its back-off timer.
 #[must_use = "futures do nothing unless polled"]
 pub struct FdReleased {
     driver: Rc<Driver>,

@@ -2,8 +2,13 @@
 //! extension methods, and [`AsyncFd`], which registers any nonblocking file
 //! descriptor with the runtime's epoll driver.
 //!
-//! The traits have the shape of `futures-io`'s: `poll_read` fills a byte
-//! slice; `poll_close` flushes and shuts the write side.
+//! The traits have the shape of `futures-io`'s (`poll_read` fills a plain
+//! byte slice; `poll_close` flushes, then closes) but are edgeloop's own:
+//! they are **not** interchangeable with `futures-io`'s or tokio's
+//! `AsyncRead` / `AsyncWrite`. A type that implements those does not
+//! implement these, nor the other way round, so codecs and adapters written
+//! for them cannot be used with edgeloop's sockets directly; there is no
+//! interop feature yet.
 
 mod async_fd;
 mod ext;
@@ -22,6 +27,25 @@ pub use ext::{
 pub use fd_released::{fd_released, FdReleased};
 
 /// Reads bytes asynchronously.
+///
+/// Use it through [`AsyncReadExt`]'s `.await`-able methods; call
+/// `poll_read` directly when writing a future or another reader by hand.
+///
+/// ```
+/// use std::future::poll_fn;
+/// use std::pin::Pin;
+/// use edgeloop::io::AsyncRead;
+///
+/// edgeloop::block_on(async {
+///     let mut src: &[u8] = b"hello";
+///     let mut buf = [0; 3];
+///     let n = poll_fn(|cx| Pin::new(&mut src).poll_read(cx, &mut buf)).await?;
+///     assert_eq!(&buf[..n], b"hel");
+///     assert_eq!(src, b"lo"); // reading a slice consumes it
+///     Ok::<_, std::io::Error>(())
+/// })?;
+/// # Ok::<_, std::io::Error>(())
+/// ```
 pub trait AsyncRead {
     /// Reads into `buf`; `Ready(Ok(0))` means end of stream (or an empty
     /// `buf`). On `Pending` the task is woken when a read may make progress.
@@ -45,6 +69,54 @@ pub trait AsyncRead {
 }
 
 /// Writes bytes asynchronously.
+///
+/// Use it through [`AsyncWriteExt`]'s `.await`-able methods. Implementing
+/// it for a writer that is not a socket:
+///
+/// ```
+/// use std::io;
+/// use std::pin::Pin;
+/// use std::task::{ready, Context, Poll};
+/// use edgeloop::io::{AsyncWrite, AsyncWriteExt};
+///
+/// /// Counts the bytes that pass through to a `Vec`.
+/// struct Counting {
+///     inner: Vec<u8>,
+///     count: usize,
+/// }
+///
+/// impl AsyncWrite for Counting {
+///     fn poll_write(
+///         mut self: Pin<&mut Self>,
+///         cx: &mut Context<'_>,
+///         buf: &[u8],
+///     ) -> Poll<io::Result<usize>> {
+///         let n = ready!(Pin::new(&mut self.inner).poll_write(cx, buf))?;
+///         self.count += n;
+///         Poll::Ready(Ok(n))
+///     }
+///
+///     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+///         Pin::new(&mut self.inner).poll_flush(cx)
+///     }
+///
+///     // Not a socket: there is no write side to shut down, so closing
+///     // only flushes.
+///     fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+///         self.poll_flush(cx)
+///     }
+/// }
+///
+/// edgeloop::block_on(async {
+///     let mut out = Counting { inner: Vec::new(), count: 0 };
+///     out.write_all(b"hello").await?;
+///     out.close().await?;
+///     assert_eq!(out.count, 5);
+///     assert_eq!(out.inner, b"hello");
+///     Ok::<_, io::Error>(())
+/// })?;
+/// # Ok::<_, io::Error>(())
+/// ```
 pub trait AsyncWrite {
     /// Writes some of `buf`, returning how much. `Ready(Ok(0))` for a
     /// non-empty `buf` means the object can take no more.
@@ -69,7 +141,10 @@ pub trait AsyncWrite {
     /// Pushes out anything buffered.
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>>;
 
-    /// Flushes, then closes the write side (for a socket: `shutdown(SHUT_WR)`).
+    /// Flushes, then closes. For a socket this shuts down the write side
+    /// (`shutdown(SHUT_WR)`: the peer reads EOF, and this side can still
+    /// read); for other objects it does what the implementation documents
+    /// ([`AsyncFd`]'s only flushes).
     fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>>;
 }
 

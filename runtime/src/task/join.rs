@@ -23,8 +23,8 @@ use super::waker::wake_task;
 /// task's future itself.
 ///
 /// ```
-/// edgeloop_runtime::block_on(async {
-///     let handle = edgeloop_runtime::spawn(async { 6 * 7 });
+/// edgeloop::block_on(async {
+///     let handle = edgeloop::spawn(async { 6 * 7 });
 ///     assert_eq!(handle.await.unwrap(), 42);
 /// });
 /// ```
@@ -95,6 +95,26 @@ impl<T> fmt::Debug for JoinHandle<T> {
 }
 
 /// Why a task gave no output: it panicked, or it was cancelled.
+///
+/// It is opaque on purpose: ask [`is_panic`](JoinError::is_panic) or
+/// [`is_cancelled`](JoinError::is_cancelled), and take the panic's payload
+/// with [`into_panic`](JoinError::into_panic) to re-raise it with
+/// `std::panic::resume_unwind`. `?` turns it into an `io::Error`.
+///
+/// ```
+/// use std::time::Duration;
+///
+/// edgeloop::block_on(async {
+///     let panicked = edgeloop::spawn(async { panic!("boom") });
+///     let err = panicked.await.unwrap_err();
+///     assert!(err.is_panic());
+///     assert_eq!(err.to_string(), "task panicked: boom");
+///
+///     let sleeper = edgeloop::spawn(edgeloop::time::sleep(Duration::from_secs(60)));
+///     sleeper.abort();
+///     assert!(sleeper.await.unwrap_err().is_cancelled());
+/// });
+/// ```
 pub struct JoinError {
     repr: Repr,
 }

@@ -1,10 +1,25 @@
 //! Tasks: [`spawn`], [`JoinHandle`], [`JoinError`] and [`yield_now`].
 //!
-//! A task is one heap allocation — header (atomic state, vtable, a handle to
-//! the runtime's cross-thread queue), the future, later its output, and the
-//! join waker — shared by the run queues, the wakers and the `JoinHandle`
-//! through a reference count in the state word. See `raw.rs` for the memory
-//! rules and `state.rs` for the flags.
+//! What a task is, in the terms a caller needs:
+//!
+//! - **One allocation per task.** `spawn` makes one heap block holding the
+//!   task's state, its future (later its output) and the waker of whoever
+//!   awaits the [`JoinHandle`]. A `Waker` for the task is a counted pointer
+//!   to that block, so cloning one allocates nothing.
+//! - **A reference count in the state word.** The run queue, every `Waker`
+//!   and the `JoinHandle` each hold a reference, counted in the same atomic
+//!   word as the task's flags (scheduled, complete, cancelled); the block is
+//!   freed when the last reference goes. However often a task is woken, it
+//!   is queued at most once; a wake while it runs queues it once more, after
+//!   that poll.
+//! - **Polled and dropped only on the runtime's thread.** A `Waker` may be
+//!   sent to and woken from any thread, but it touches only the atomic word
+//!   and the runtime's cross-thread queue, never the future. The future is
+//!   dropped on the runtime's thread too (when it finishes, is aborted, or
+//!   the runtime is dropped), and so is the output, since `JoinHandle` is
+//!   `!Send`. That is why [`spawn`] needs no `Send`.
+//! - **Panics stay in the task.** A panic in the future's `poll` or `Drop`
+//!   becomes the task's [`JoinError`]; the other tasks go on.
 
 mod join;
 mod raw;
@@ -34,9 +49,9 @@ use crate::{context, coop};
 ///
 /// ```
 /// use std::rc::Rc;
-/// edgeloop_runtime::block_on(async {
+/// edgeloop::block_on(async {
 ///     let shared = Rc::new(5); // not Send, and that is fine
-///     let task = edgeloop_runtime::spawn({
+///     let task = edgeloop::spawn({
 ///         let shared = shared.clone();
 ///         async move { *shared + 1 }
 ///     });
@@ -54,7 +69,24 @@ where
 /// Lets other tasks run before this one continues.
 ///
 /// The task is re-queued only after the runtime has checked for I/O events,
-/// so a task that yields in a loop cannot starve sockets.
+/// so a task that yields in a loop cannot starve sockets. Outside a runtime
+/// it returns after one `Pending`, waking itself at once.
+///
+/// ```
+/// use std::cell::Cell;
+/// use std::rc::Rc;
+///
+/// edgeloop::block_on(async {
+///     let ran = Rc::new(Cell::new(false));
+///     edgeloop::spawn({
+///         let ran = ran.clone();
+///         async move { ran.set(true) }
+///     });
+///     assert!(!ran.get(), "a spawned task waits for its turn");
+///     edgeloop::yield_now().await;
+///     assert!(ran.get(), "yielding gave it one");
+/// });
+/// ```
 pub async fn yield_now() {
     YieldNow { yielded: false }.await
 }

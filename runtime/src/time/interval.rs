@@ -19,14 +19,19 @@ use super::sleep::{deadline_after, saturating_add, sleep_until, Sleep};
 /// A `period` too large for `Instant` (say `Duration::MAX`) saturates: the
 /// next tick is decades away, never back to back.
 ///
+/// The interval's timer belongs to a runtime as a [`sleep`](super::sleep)'s
+/// does: the one running when it was made, or, if it was made outside any,
+/// the first one that polls it.
+///
 /// # Panics
-/// If `period` is zero. Like [`sleep`](super::sleep), the interval's timer
-/// panics if polled outside its runtime.
+/// Here, if `period` is zero. Later, when the interval is polled outside a
+/// runtime, by a runtime other than its timer's, or after that runtime was
+/// dropped.
 ///
 /// ```
 /// use std::time::Duration;
-/// edgeloop_runtime::block_on(async {
-///     let mut every = edgeloop_runtime::time::interval(Duration::from_millis(2));
+/// edgeloop::block_on(async {
+///     let mut every = edgeloop::time::interval(Duration::from_millis(2));
 ///     let first = every.tick().await;
 ///     let second = every.tick().await;
 ///     assert_eq!(second - first, Duration::from_millis(2));
@@ -37,10 +42,25 @@ pub fn interval(period: Duration) -> Interval {
     interval_at(Instant::now(), period)
 }
 
-/// Like [`interval`], with the first tick at `start`.
+/// Like [`interval`], with the first tick at `start` (at once, if `start`
+/// has passed) and the next ones at `start + n * period`.
 ///
 /// # Panics
-/// If `period` is zero.
+/// As [`interval`]: here, if `period` is zero; later, when polled outside a
+/// runtime, by a runtime other than its timer's, or after that runtime was
+/// dropped.
+///
+/// ```
+/// use std::time::{Duration, Instant};
+/// edgeloop::block_on(async {
+///     let start = Instant::now() + Duration::from_millis(5);
+///     let period = Duration::from_millis(2);
+///     let mut ticks = edgeloop::time::interval_at(start, period);
+///     assert_eq!(ticks.tick().await, start);
+///     assert_eq!(ticks.tick().await, start + period);
+///     assert!(Instant::now() >= start + period);
+/// });
+/// ```
 #[track_caller]
 pub fn interval_at(start: Instant, period: Duration) -> Interval {
     assert!(
@@ -66,6 +86,26 @@ pub fn interval_at(start: Instant, period: Duration) -> Interval {
 /// | `Burst` | 10, 20, 30 at once, then 40, 50 … |
 /// | `Delay` | 10 at 35, then 45, 55 … (the schedule moves) |
 /// | `Skip` | 10 at 35, then 40, 50 … (missed ones dropped, phase kept) |
+///
+/// The instant a tick returns is the one it was scheduled for, not when it
+/// was awaited.
+///
+/// ```
+/// use std::time::Duration;
+/// use edgeloop::time::{interval, sleep, MissedTickBehavior};
+/// edgeloop::block_on(async {
+///     let period = Duration::from_millis(10);
+///     let mut ticks = interval(period);
+///     ticks.set_missed_tick_behavior(MissedTickBehavior::Skip);
+///     let first = ticks.tick().await; // at once
+///     sleep(Duration::from_millis(35)).await; // busy past the ticks due at 10, 20, 30
+///     let late = ticks.tick().await; // the one due at 10, returned at once
+///     let next = ticks.tick().await; // due at 40 (later on a loaded machine)
+///     assert_eq!(late, first + period);
+///     assert!(next - late > period, "the missed ticks were dropped");
+///     assert_eq!((next - first).as_nanos() % period.as_nanos(), 0, "phase kept");
+/// });
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum MissedTickBehavior {
     /// Return the missed ticks as fast as they are awaited (the default).
@@ -102,7 +142,7 @@ impl MissedTickBehavior {
     }
 }
 
-/// The stream returned by [`interval`]; see there.
+/// The stream returned by [`interval`] and [`interval_at`]; see there.
 #[derive(Debug)]
 pub struct Interval {
     period: Duration,
@@ -139,7 +179,9 @@ impl Interval {
         self.missed
     }
 
-    /// Sets what this interval does with missed ticks.
+    /// Sets what this interval does with missed ticks. It takes effect as
+    /// the next tick is returned (the tick already scheduled stays put); see
+    /// [`MissedTickBehavior`] for an example.
     pub fn set_missed_tick_behavior(&mut self, behavior: MissedTickBehavior) {
         self.missed = behavior;
     }
@@ -149,12 +191,27 @@ impl Interval {
         self.sleep.reset(deadline_after(self.period));
     }
 
-    /// Restarts the schedule with the next tick at once.
+    /// Restarts the schedule with the next tick at once, the ones after it
+    /// a period apart from now.
     pub fn reset_immediately(&mut self) {
         self.sleep.reset(Instant::now());
     }
 
-    /// Restarts the schedule with the next tick at `deadline`.
+    /// Restarts the schedule with the next tick at `deadline` (at once, if
+    /// it has passed), the ones after it a period apart from there.
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// edgeloop::block_on(async {
+    ///     let mut ticks = edgeloop::time::interval(Duration::from_secs(3600));
+    ///     ticks.tick().await; // the first tick comes at once
+    ///     ticks.reset_immediately();
+    ///     ticks.tick().await; // at once again, not in an hour
+    ///     let soon = Instant::now() + Duration::from_millis(5);
+    ///     ticks.reset_at(soon);
+    ///     assert_eq!(ticks.tick().await, soon);
+    /// });
+    /// ```
     pub fn reset_at(&mut self, deadline: Instant) {
         self.sleep.reset(deadline);
     }

@@ -27,9 +27,9 @@ use crate::{context, coop};
 ///
 /// ```
 /// use std::time::{Duration, Instant};
-/// edgeloop_runtime::block_on(async {
+/// edgeloop::block_on(async {
 ///     let start = Instant::now();
-///     edgeloop_runtime::time::sleep(Duration::from_millis(5)).await;
+///     edgeloop::time::sleep(Duration::from_millis(5)).await;
 ///     assert!(start.elapsed() >= Duration::from_millis(5));
 /// });
 /// ```
@@ -37,10 +37,23 @@ pub fn sleep(duration: Duration) -> Sleep {
     sleep_until(deadline_after(duration))
 }
 
-/// Waits until `deadline`.
+/// Waits until `deadline`; at once if it has passed.
+///
+/// It belongs to a runtime as [`sleep`]'s future does, and may be created
+/// anywhere.
 ///
 /// # Panics
-/// As [`sleep`]: when polled outside its runtime.
+/// As [`sleep`]: when polled outside a runtime, by a runtime other than its
+/// own, or after its runtime was dropped.
+///
+/// ```
+/// use std::time::{Duration, Instant};
+/// edgeloop::block_on(async {
+///     let deadline = Instant::now() + Duration::from_millis(5);
+///     edgeloop::time::sleep_until(deadline).await;
+///     assert!(Instant::now() >= deadline);
+/// });
+/// ```
 pub fn sleep_until(deadline: Instant) -> Sleep {
     Sleep {
         deadline,

@@ -16,13 +16,19 @@ use super::sleep::{deadline_after, sleep_until, Sleep};
 /// The future is polled before the deadline is checked, so one that is ready
 /// at once always succeeds, even with a zero duration.
 ///
+/// Its timer belongs to a runtime as a [`sleep`](super::sleep)'s does: the
+/// one running when `timeout` was called, or, if it was called outside any,
+/// the first one that polls it. So `edgeloop::block_on(timeout(d, f))`
+/// works.
+///
 /// # Panics
-/// Outside an edgeloop runtime.
+/// When the `Timeout` is polled outside a runtime, by a runtime other than
+/// its timer's, or after that runtime was dropped.
 ///
 /// ```
 /// use std::time::Duration;
-/// use edgeloop_runtime::time::{sleep, timeout};
-/// edgeloop_runtime::block_on(async {
+/// use edgeloop::time::{sleep, timeout};
+/// edgeloop::block_on(async {
 ///     assert!(timeout(Duration::from_millis(1), sleep(Duration::from_secs(10))).await.is_err());
 ///     assert_eq!(timeout(Duration::from_secs(10), async { 5 }).await.unwrap(), 5);
 /// });
@@ -32,7 +38,24 @@ pub fn timeout<F: Future>(duration: Duration, future: F) -> Timeout<F> {
     timeout_at(deadline_after(duration), future)
 }
 
-/// Like [`timeout`], with an absolute deadline.
+/// Like [`timeout`], with an absolute deadline: handy when several steps
+/// share one.
+///
+/// # Panics
+/// As [`timeout`]: when polled outside a runtime, by a runtime other than
+/// its timer's, or after that runtime was dropped.
+///
+/// ```
+/// use std::time::{Duration, Instant};
+/// use edgeloop::time::{sleep, timeout_at};
+/// edgeloop::block_on(async {
+///     let deadline = Instant::now() + Duration::from_millis(20);
+///     assert_eq!(timeout_at(deadline, async { 1 }).await, Ok(1));
+///     let slow = timeout_at(deadline, sleep(Duration::from_secs(10))).await;
+///     assert!(slow.is_err());
+///     assert!(Instant::now() >= deadline);
+/// });
+/// ```
 #[track_caller]
 pub fn timeout_at<F: Future>(deadline: Instant, future: F) -> Timeout<F> {
     Timeout {
@@ -42,7 +65,7 @@ pub fn timeout_at<F: Future>(deadline: Instant, future: F) -> Timeout<F> {
 }
 
 pin_project! {
-    /// The future returned by [`timeout`].
+    /// The future returned by [`timeout`] and [`timeout_at`].
     #[derive(Debug)]
     #[must_use = "futures do nothing unless polled"]
     pub struct Timeout<F> {
