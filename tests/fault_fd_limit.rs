@@ -32,7 +32,7 @@ const CPU_WINDOW: Duration = Duration::from_secs(1);
 
 /// The most CPU the child may use over the window, as a share of it. An
 /// accept loop retrying at once uses a whole core (or, on a loaded
-/// machine, all it can get); the 20 ms back-off uses well under 1 %.
+/// machine, all it can get); a listener waiting for a closed fd uses well under 1 %.
 const MAX_CPU_SHARE: f64 = 0.30;
 
 /// How many held connections are closed to make room again.

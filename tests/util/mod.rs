@@ -519,3 +519,162 @@ pub fn clock_ticks_per_second() -> u64 {
     assert!(ticks > 0, "sysconf(_SC_CLK_TCK) = {ticks}");
     ticks as u64
 }
+
+/// Sets `SO_OOBINLINE`: TCP urgent data then stays in the byte stream
+/// instead of being held out of band.
+pub fn set_oob_inline(fd: &impl std::os::fd::AsRawFd) {
+    let on: libc::c_int = 1;
+    set_socket_option(fd, libc::SO_OOBINLINE, &on, "SO_OOBINLINE");
+}
+
+/// Counts the wakers made by [`DropCounter::waker`] that have been freed.
+/// Planted in a task cell (see [`plant_in_task`]), it tells whether the
+/// cell itself was freed.
+#[derive(Clone, Default)]
+pub struct DropCounter(Arc<AtomicUsize>);
+
+impl DropCounter {
+    pub fn new() -> DropCounter {
+        DropCounter::default()
+    }
+
+    /// A waker that does nothing when woken and counts one drop when its
+    /// last clone goes away.
+    pub fn waker(&self) -> Waker {
+        struct Counted(Arc<AtomicUsize>);
+        impl Wake for Counted {
+            fn wake(self: Arc<Self>) {}
+        }
+        impl Drop for Counted {
+            fn drop(&mut self) {
+                self.0.fetch_add(1, SeqCst);
+            }
+        }
+        Waker::from(Arc::new(Counted(self.0.clone())))
+    }
+
+    pub fn dropped(&self) -> usize {
+        self.0.load(SeqCst)
+    }
+}
+
+/// Leaves `waker` in the cell of the task behind `handle`: the handle is
+/// polled once with it (the task must not have finished, so the waker is
+/// stored as the join waker) and then dropped, detaching the task. The
+/// waker then lives exactly as long as the task's cell.
+pub fn plant_in_task<T>(handle: edgeloop::JoinHandle<T>, waker: Waker) {
+    let mut handle = std::pin::pin!(handle);
+    let polled = handle.as_mut().poll(&mut Context::from_waker(&waker));
+    assert!(
+        polled.is_pending(),
+        "the task finished before the probe was planted"
+    );
+}
+
+/// Starts the message of a panic a test provokes on purpose; see
+/// [`silence_expected_panics`].
+pub const EXPECTED_PANIC: &str = "[expected panic]";
+
+/// Keeps panics whose message starts with [`EXPECTED_PANIC`] out of the
+/// test output, so a failure reads clearly; every other panic (a failed
+/// assertion that quotes an expected panic's message too) is reported as
+/// usual. Installs the hook once per test binary.
+pub fn silence_expected_panics() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let report = panic::take_hook();
+        panic::set_hook(Box::new(move |info| {
+            if !panic_message(info.payload()).starts_with(EXPECTED_PANIC) {
+                report(info);
+            }
+        }));
+    });
+}
+
+/// A waker whose `wake` (by value or by reference) panics with an
+/// [`EXPECTED_PANIC`] message.
+pub fn panicking_waker() -> Waker {
+    struct Bomb;
+    impl Wake for Bomb {
+        fn wake(self: Arc<Self>) {
+            panic!("{EXPECTED_PANIC} a join waker panics");
+        }
+    }
+    Waker::from(Arc::new(Bomb))
+}
+
+/// The environment variable that puts a re-executed test binary in child
+/// mode; its value names the test that is to do the child's part.
+pub const CHILD_TEST_VAR: &str = "EDGELOOP_TEST_CHILD";
+
+/// True in the child process [`run_test_in_child`] started for `test`.
+pub fn is_child_for(test: &str) -> bool {
+    std::env::var(CHILD_TEST_VAR).as_deref() == Ok(test)
+}
+
+/// Runs test `test` of this test binary alone in a child process (for a
+/// failure that aborts the process, or a process-wide change such as a
+/// seccomp filter), with [`CHILD_TEST_VAR`] set to `test`. Waits at most
+/// `limit`, killing the child if it takes longer. Panics unless the child
+/// exited successfully having run exactly that one test; the message holds
+/// the child's output.
+pub fn run_test_in_child(test: &str, limit: Duration) {
+    use std::io::Read;
+    use std::process::{Command, Stdio};
+    let exe = std::env::current_exe().expect("the test's own path");
+    let mut child = Command::new(exe)
+        .args(["--exact", test, "--nocapture", "--test-threads=1"])
+        .env(CHILD_TEST_VAR, test)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the child test process");
+    // Read both pipes on threads so a chatty child cannot block on a full pipe.
+    let drain = |pipe: Option<Box<dyn Read + Send>>| {
+        thread::spawn(move || {
+            let mut out = String::new();
+            if let Some(mut pipe) = pipe {
+                let _ = pipe.read_to_string(&mut out);
+            }
+            out
+        })
+    };
+    let stdout = drain(
+        child
+            .stdout
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let stderr = drain(
+        child
+            .stderr
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let start = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("query the child test process") {
+            break Some(status);
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        thread::sleep(Duration::from_millis(5));
+    };
+    let (stdout, stderr) = (stdout.join().unwrap(), stderr.join().unwrap());
+    match status {
+        None => panic!(
+            "child `{test}` did not finish within {limit:?} and was killed\n\
+             --- stdout ---\n{stdout}\n--- stderr ---\n{stderr}"
+        ),
+        Some(status) if !status.success() => panic!(
+            "child `{test}` failed: {status}\n--- stdout ---\n{stdout}\n--- stderr ---\n{stderr}"
+        ),
+        Some(_) => assert!(
+            stdout.contains("1 passed"),
+            "child `{test}` did not run exactly one test (is the name right?)\n{stdout}"
+        ),
+    }
+}

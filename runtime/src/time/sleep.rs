@@ -127,17 +127,17 @@ impl Sleep {
             context::with_core(|core| core.timers.clone())
                 .unwrap_or_else(|| panic!("{SLEEP} was polled outside an edgeloop runtime: {HOW}"))
         });
-        if timers.owner() != running {
-            panic!(
-                "{SLEEP} made in runtime #{} was polled by runtime #{}: {HOW}",
-                timers.owner().get(),
-                running.get()
-            );
-        }
         if timers.is_closed() {
             panic!(
                 "{SLEEP} was polled after its runtime (#{}) was dropped: {HOW}",
                 timers.owner().get()
+            );
+        }
+        if timers.owner() != running {
+            panic!(
+                "{SLEEP} made in runtime #{} was polled by another runtime (#{}): {HOW}",
+                timers.owner().get(),
+                running.get()
             );
         }
         timers
