@@ -27,13 +27,25 @@ pub(crate) fn wake_all(wakers: &mut Vec<Waker>) {
     }
 }
 
-/// Drops `value`, catching a panic from its `Drop`. The payload of such a
-/// panic is leaked rather than dropped: its own `Drop` could panic too, and
-/// there is no one left to report it to.
+/// Drops `value`, catching a panic from its `Drop`.
+///
+/// The panic's payload is dropped the same way, since its own `Drop` may
+/// panic too; a payload type that panics every time it is dropped would
+/// make that a chain without end, so after a few links the last payload is
+/// leaked instead.
 pub(crate) fn drop_caught<T>(value: T) {
-    if let Err(payload) = catch_unwind(AssertUnwindSafe(move || drop(value))) {
-        std::mem::forget(payload);
+    /// Payloads dropped in turn before giving up on a chain of them.
+    const PAYLOAD_DROPS: usize = 4;
+    let Err(mut payload) = catch_unwind(AssertUnwindSafe(move || drop(value))) else {
+        return;
+    };
+    for _ in 0..PAYLOAD_DROPS {
+        match catch_unwind(AssertUnwindSafe(move || drop(payload))) {
+            Ok(()) => return,
+            Err(next) => payload = next,
+        }
     }
+    std::mem::forget(payload);
 }
 
 fn note_waker_panic() {

@@ -278,8 +278,9 @@ unsafe fn complete<F: Future>(cell: &Cell<F>, result: Result<F::Output, JoinErro
     unsafe { ptr::write(cell.stage.get(), Stage::Finished(result)) };
     let prev = cell.header.state.set(COMPLETE);
     if !prev.has(JOIN_INTEREST) {
-        // SAFETY: runtime thread.
-        unsafe { drop_stage_in_place(cell.stage.get()) };
+        // SAFETY: runtime thread. A panic payload from the output's drop is
+        // dropped under `catch_unwind` as well: `complete` must not unwind.
+        drop_caught(unsafe { drop_stage_in_place(cell.stage.get()) });
         return;
     }
     // SAFETY: runtime thread; the join waker is only touched there.
@@ -338,7 +339,7 @@ unsafe fn drop_output<F: Future>(ptr: NonNull<Header>) {
     let cell = unsafe { cell::<F>(ptr) };
     // SAFETY: runtime thread; complete, so nothing else touches the stage.
     // A panicking `Drop` of the output is swallowed: its handle is gone.
-    unsafe { drop_stage_in_place(cell.stage.get()) };
+    drop_caught(unsafe { drop_stage_in_place(cell.stage.get()) });
     // SAFETY: runtime thread.
     unsafe { (*cell.join_waker.get()).take() };
 }
