@@ -25,8 +25,14 @@ pub(crate) struct EnterGuard(());
 /// # Panics
 /// If a runtime is already current on this thread.
 pub(crate) fn enter(core: Rc<Core>) -> EnterGuard {
+    if CURRENT.try_with(|_| ()).is_err() {
+        panic!("{EXITING}");
+    }
     try_enter(core).expect(NESTED_RUNTIME)
 }
+
+const EXITING: &str = "cannot run an edgeloop runtime's `block_on` while its thread is exiting \
+     (from a thread-local's destructor): the runtime's thread-local state is already gone";
 
 /// Makes `core` the thread's runtime, unless one already is (or the thread
 /// is being torn down and its thread-locals are gone: a `Runtime` kept in a

@@ -93,26 +93,41 @@ pub(crate) fn current_runtime() -> Option<RuntimeId> {
     POLLING.try_with(|p| p.get().runtime).ok().flatten()
 }
 
-/// Spends one unit for an operation about to be tried; false (and the task
-/// to be woken after the next driver check) when the budget is spent. One
-/// thread-local access: this is on every I/O operation's path.
-pub(crate) fn spend(cx: &mut Context<'_>) -> bool {
-    let spent = POLLING.with(|p| {
+/// What [`spend`] found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Spend {
+    /// A unit was spent: try the operation.
+    Go,
+    /// The budget is spent: the task is woken after the next driver check.
+    Spent,
+    /// The poll under way is not `owner`'s (another runtime's, or none): the
+    /// operation must fail rather than run where its wake would never come.
+    Foreign,
+}
+
+/// Spends one unit for an operation of runtime `owner` about to be tried.
+/// One thread-local access for both checks: this is on every I/O
+/// operation's path.
+pub(crate) fn spend(cx: &mut Context<'_>, owner: RuntimeId) -> Spend {
+    let spend = POLLING.with(|p| {
         let mut now = p.get();
+        if now.runtime != Some(owner) {
+            return Spend::Foreign;
+        }
         match now.budget {
-            Budget(Some(0)) => true,
+            Budget(Some(0)) => Spend::Spent,
             Budget(Some(n)) => {
                 now.budget = Budget(Some(n - 1));
                 p.set(now);
-                false
+                Spend::Go
             }
-            Budget(None) => false,
+            Budget(None) => Spend::Go,
         }
     });
-    if spent {
+    if spend == Spend::Spent {
         defer_wake(cx);
     }
-    !spent
+    spend
 }
 
 /// Gives back the unit of an operation that did not complete (`EAGAIN`).

@@ -36,12 +36,15 @@ use std::task::Wake;
 
 use crossbeam_queue::SegQueue;
 
+use crate::coop::RuntimeId;
 use crate::sys;
 use crate::task::TaskRef;
 
 /// The runtime's thread-safe half, shared with every task and waker.
 #[derive(Debug)]
 pub(crate) struct Shared {
+    /// The runtime this is the shared half of.
+    pub(crate) id: RuntimeId,
     /// Tasks woken from other threads, drained by the runtime each tick.
     pub(crate) remote: SegQueue<TaskRef>,
     /// The `block_on` future was woken.
@@ -59,8 +62,9 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    pub(crate) fn new() -> io::Result<Shared> {
+    pub(crate) fn new(id: RuntimeId) -> io::Result<Shared> {
         Ok(Shared {
+            id,
             remote: SegQueue::new(),
             main_woken: AtomicBool::new(true),
             parked: ParkFlag::new(),

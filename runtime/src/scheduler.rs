@@ -32,7 +32,7 @@ use crate::runtime::RuntimeMetrics;
 use crate::sys;
 use crate::task::{JoinHandle, TaskRef};
 use crate::time::Timers;
-use crate::util::wake_all;
+use crate::util::{drop_wakers, wake_all};
 
 /// Tunables, set through [`crate::Builder`].
 #[derive(Clone, Copy, Debug)]
@@ -72,7 +72,7 @@ pub(crate) struct Core {
 impl Core {
     pub(crate) fn new(config: Config) -> io::Result<Core> {
         let id = RuntimeId::next();
-        let shared = Arc::new(Shared::new()?);
+        let shared = Arc::new(Shared::new(id)?);
         let driver = shared
             .with_unpark_fd(|fd| Driver::new(fd, config.max_events, id))
             .expect("a new runtime's eventfd is open")?;
@@ -205,7 +205,12 @@ impl Core {
         self.timers.fire(Instant::now());
         let mut deferred = std::mem::take(&mut *self.deferred.borrow_mut());
         wake_all(&mut deferred);
-        *self.deferred.borrow_mut() = deferred;
+        // Put the allocation back, unless a waker deferred another wake
+        // meanwhile (its entry must wait for the next check, not be lost).
+        let mut now = self.deferred.borrow_mut();
+        if now.is_empty() {
+            *now = deferred;
+        }
     }
 
     /// Remembers a `yield_now` caller until the driver has been checked.
@@ -258,7 +263,7 @@ impl Core {
         let local = std::mem::take(&mut *self.local.borrow_mut());
         drop(local);
         let deferred = std::mem::take(&mut *self.deferred.borrow_mut());
-        drop(deferred);
+        drop_wakers(deferred);
         self.timers.close();
         self.driver.shut_down();
         self.shared.close_unpark_fd();

@@ -48,6 +48,16 @@ pub(crate) fn drop_caught<T>(value: T) {
     std::mem::forget(payload);
 }
 
+/// Drops each waker through [`drop_caught`]: wakers the runtime lets go of
+/// at shutdown or deregistration are foreign code too, and one that panics
+/// must neither cut the runtime's cleanup short nor, with a second one,
+/// turn into a panic during unwinding (which aborts).
+pub(crate) fn drop_wakers(wakers: impl IntoIterator<Item = Waker>) {
+    for waker in wakers {
+        drop_caught(waker);
+    }
+}
+
 fn note_waker_panic() {
     context::with_core(|core| core.note_waker_panic());
 }

@@ -527,50 +527,6 @@ pub fn set_oob_inline(fd: &impl std::os::fd::AsRawFd) {
     set_socket_option(fd, libc::SO_OOBINLINE, &on, "SO_OOBINLINE");
 }
 
-/// Counts the wakers made by [`DropCounter::waker`] that have been freed.
-/// Planted in a task cell (see [`plant_in_task`]), it tells whether the
-/// cell itself was freed.
-#[derive(Clone, Default)]
-pub struct DropCounter(Arc<AtomicUsize>);
-
-impl DropCounter {
-    pub fn new() -> DropCounter {
-        DropCounter::default()
-    }
-
-    /// A waker that does nothing when woken and counts one drop when its
-    /// last clone goes away.
-    pub fn waker(&self) -> Waker {
-        struct Counted(Arc<AtomicUsize>);
-        impl Wake for Counted {
-            fn wake(self: Arc<Self>) {}
-        }
-        impl Drop for Counted {
-            fn drop(&mut self) {
-                self.0.fetch_add(1, SeqCst);
-            }
-        }
-        Waker::from(Arc::new(Counted(self.0.clone())))
-    }
-
-    pub fn dropped(&self) -> usize {
-        self.0.load(SeqCst)
-    }
-}
-
-/// Leaves `waker` in the cell of the task behind `handle`: the handle is
-/// polled once with it (the task must not have finished, so the waker is
-/// stored as the join waker) and then dropped, detaching the task. The
-/// waker then lives exactly as long as the task's cell.
-pub fn plant_in_task<T>(handle: edgeloop::JoinHandle<T>, waker: Waker) {
-    let mut handle = std::pin::pin!(handle);
-    let polled = handle.as_mut().poll(&mut Context::from_waker(&waker));
-    assert!(
-        polled.is_pending(),
-        "the task finished before the probe was planted"
-    );
-}
-
 /// Starts the message of a panic a test provokes on purpose; see
 /// [`silence_expected_panics`].
 pub const EXPECTED_PANIC: &str = "[expected panic]";

@@ -138,7 +138,7 @@ impl TcpListener {
             }
             let accepted = self
                 .io
-                .async_io(Interest::READABLE, |l| sys::accept(l.as_fd()))
+                .async_io(Interest::READABLE, |l| self.try_accept(l))
                 .await;
             if let Some(result) = self.after_accept(accepted) {
                 return result;
@@ -162,11 +162,21 @@ impl TcpListener {
             }
             let accepted = ready!(self
                 .io
-                .poll_io(cx, Interest::READABLE, |l| sys::accept(l.as_fd())));
+                .poll_io(cx, Interest::READABLE, |l| self.try_accept(l)));
             if let Some(result) = self.after_accept(accepted) {
                 return Poll::Ready(result);
             }
         }
+    }
+
+    /// One `accept4`. An empty queue (`EAGAIN`) also ends an out-of-fds
+    /// episode: nothing was refused, so the next `EMFILE` is news again.
+    fn try_accept(&self, listener: &net::TcpListener) -> io::Result<(OwnedFd, SocketAddr)> {
+        let accepted = sys::accept(listener.as_fd());
+        if matches!(&accepted, Err(e) if e.kind() == io::ErrorKind::WouldBlock) {
+            self.in_episode.set(false);
+        }
+        accepted
     }
 
     /// What an `accept4` outcome means for the caller: `None` to wait and

@@ -41,7 +41,7 @@ pub(crate) use waiters::WaiterKey;
 
 use crate::coop::{self, RuntimeId};
 use crate::sys;
-use crate::util::wake_all;
+use crate::util::{drop_wakers, wake_all};
 use slab::Slab;
 use waiters::Waiters;
 
@@ -157,14 +157,30 @@ impl Driver {
     /// fd is closed, so the kernel forgets it while its number is still ours.
     pub(crate) fn deregister(&self, token: Token, fd: RawFd) -> io::Result<()> {
         let res = sys::epoll_ctl(self.epoll.as_fd(), libc::EPOLL_CTL_DEL, fd, 0, 0);
-        // Dropped outside the borrow: a waker's drop may run foreign code.
+        // Its waiters are dropped outside the borrow, each on its own: a
+        // waker's drop is foreign code and may panic.
         let io = self.slab.borrow_mut().remove(token);
-        drop(io);
+        if let Some(mut io) = io {
+            let mut waiters = Vec::new();
+            io.drain_all(&mut waiters);
+            drop_wakers(waiters);
+        }
         self.releases.set(self.releases.get().wrapping_add(1));
         let mut woken = Vec::new();
         self.release_waiters.borrow_mut().drain_into(&mut woken);
         wake_all(&mut woken);
         res
+    }
+
+    /// The runtime this driver belongs to.
+    pub(crate) fn owner(&self) -> RuntimeId {
+        self.owner
+    }
+
+    /// True if the poll under way is this driver's runtime's, and that
+    /// runtime has not shut down: a waker parked now will be woken.
+    pub(crate) fn is_running_here(&self) -> bool {
+        !self.shut_down.get() && coop::current_runtime() == Some(self.owner)
     }
 
     /// How many fds have been deregistered so far.
@@ -226,7 +242,8 @@ impl Driver {
         drop(removed);
     }
 
-    fn wrong_runtime(&self) -> io::Error {
+    /// The error an I/O object gives when polled outside its runtime.
+    pub(crate) fn wrong_runtime(&self) -> io::Error {
         let msg = match coop::current_runtime() {
             Some(running) => format!(
                 "an edgeloop I/O object registered with runtime #{} was polled by runtime #{}: \
@@ -326,6 +343,6 @@ impl Driver {
             .borrow_mut()
             .for_each(|io| io.drain_all(&mut released));
         self.release_waiters.borrow_mut().drain_into(&mut released);
-        drop(released);
+        drop_wakers(released);
     }
 }

@@ -10,7 +10,7 @@ use std::task::{ready, Context, Poll};
 
 use super::{AsyncRead, AsyncWrite};
 use crate::context;
-use crate::coop;
+use crate::coop::{self, Spend};
 use crate::driver::{Driver, Interest, Ready, Token, WaitAs, WaiterKey};
 
 /// How many times one `poll_io` call tries its operation before it gives
@@ -242,8 +242,10 @@ impl<T: AsRawFd> AsyncFd<T> {
             ready!(self
                 .driver
                 .poll_ready(self.token, interest, cx, how.reborrow()))?;
-            if !coop::spend(cx) {
-                return Poll::Pending;
+            match coop::spend(cx, self.driver.owner()) {
+                Spend::Go => {}
+                Spend::Spent => return Poll::Pending,
+                Spend::Foreign => return Poll::Ready(Err(self.driver.wrong_runtime())),
             }
             match op(self.get_ref()) {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {

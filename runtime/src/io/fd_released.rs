@@ -27,7 +27,10 @@ use crate::time::{sleep, Sleep};
 /// instead of retrying at once. Spurious completions are possible (a
 /// deregistered fd that is handed back by
 /// [`AsyncFd::into_inner`](crate::io::AsyncFd::into_inner) frees nothing),
-/// so retry the operation and wait again if it still fails.
+/// so retry the operation and wait again if it still fails. Polled outside
+/// the runtime it was made in (or after that runtime shut down) it
+/// completes at once, for the same reason: the retry then reports the
+/// error.
 ///
 /// # Panics
 /// Outside an edgeloop runtime.
@@ -69,7 +72,14 @@ impl Future for FdReleased {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = &mut *self;
-        if this.driver.releases() != this.seen || Pin::new(&mut this.backoff).poll(cx).is_ready() {
+        // Polled where no release will ever be seen (another runtime, or
+        // after this one shut down): done at once, so that the caller's
+        // retry reaches the I/O object's own error instead of a wait (or a
+        // panic about a timer the user never made).
+        if !this.driver.is_running_here()
+            || this.driver.releases() != this.seen
+            || Pin::new(&mut this.backoff).poll(cx).is_ready()
+        {
             this.release_waiter();
             return Poll::Ready(());
         }

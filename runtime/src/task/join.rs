@@ -12,6 +12,7 @@ use super::raw::TaskRef;
 use super::state::CANCELLED;
 use super::state::COMPLETE;
 use super::waker::wake_task;
+use crate::coop;
 
 /// An owned permission to await a spawned task's output.
 ///
@@ -20,7 +21,15 @@ use super::waker::wake_task;
 /// its output is dropped when it finishes.
 ///
 /// A `JoinHandle` stays on the runtime's thread (it is `!Send`), like the
-/// task's future itself.
+/// task's future itself. Dropping it also releases the waker of whoever was
+/// awaiting it, so a task that gave up on another (a `timeout` around the
+/// handle) is not kept alive by it.
+///
+/// # Panics
+/// Awaiting the handle of an unfinished task outside that task's runtime —
+/// under another runtime, or outside any — panics: the task runs only while
+/// its own runtime does, so the wait could never end. A finished task's
+/// handle gives its result anywhere.
 ///
 /// ```
 /// edgeloop::block_on(async {
@@ -67,6 +76,26 @@ impl<T> Future for JoinHandle<T> {
     type Output = Result<T, JoinError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let header = self.task.header();
+        let runtime = header.shared.id;
+        if !header.state.load().has(COMPLETE) && coop::current_runtime() != Some(runtime) {
+            // The task runs only while its own runtime runs: waiting for it
+            // from anywhere else would wait forever.
+            match coop::current_runtime() {
+                Some(other) => panic!(
+                    "a `JoinHandle` of a task of runtime #{} was awaited by another runtime \
+                     (#{}): the task runs only inside its own runtime's `block_on`; await \
+                     the handle there",
+                    runtime.get(),
+                    other.get()
+                ),
+                None => panic!(
+                    "a `JoinHandle` of a task of runtime #{} was polled outside any runtime: \
+                     await it inside that runtime's `block_on` or one of its tasks",
+                    runtime.get()
+                ),
+            }
+        }
         let mut out: Poll<Result<T, JoinError>> = Poll::Pending;
         // SAFETY: `JoinHandle` is `!Send`, so this is the thread that spawned
         // the task, which is the runtime's; `T` is the task's output type.

@@ -7,7 +7,7 @@
 //! and by wakers on any thread, which only touch the atomic state and the
 //! `Arc<Shared>` in the header. The rules that keep this sound:
 //!
-//! - **Thread of the future.** `stage` and `join_waker` are touched only on
+//! - **Thread of the future.** `stage` and the join waker are touched only on
 //!   the runtime's thread: `run`, `shutdown` and completion are called by the
 //!   scheduler, and `JoinHandle` is `!Send`, so its reads happen there too.
 //!   This is what lets a `!Send` future live behind a `Send + Sync` waker.
@@ -52,6 +52,11 @@ pub(crate) struct Header {
     pub(crate) shared: Arc<Shared>,
     /// This task's slot in the scheduler's owned-task list (runtime thread only).
     pub(crate) owned_index: StdCell<usize>,
+    /// The waker of the task awaiting this one's `JoinHandle`; runtime
+    /// thread only. Taken when the task completes, and when the handle is
+    /// dropped: a joiner that gave up must not be kept alive (two tasks
+    /// that each gave up on the other would otherwise keep each other).
+    join_waker: UnsafeCell<Option<Waker>>,
 }
 
 /// Per-future-type operations, reached through the header.
@@ -74,7 +79,6 @@ enum Stage<F: Future> {
 struct Cell<F: Future> {
     header: Header,
     stage: UnsafeCell<Stage<F>>,
-    join_waker: UnsafeCell<Option<Waker>>,
 }
 
 /// A counted reference to a task cell.
@@ -106,9 +110,9 @@ impl TaskRef {
                 },
                 shared,
                 owned_index: StdCell::new(usize::MAX),
+                join_waker: UnsafeCell::new(None),
             },
             stage: UnsafeCell::new(Stage::Running(future)),
-            join_waker: UnsafeCell::new(None),
         });
         NonNull::from(Box::leak(cell)).cast()
     }
@@ -161,8 +165,14 @@ impl TaskRef {
     /// Runtime thread only.
     pub(crate) fn drop_join_interest(&self) {
         let prev = self.header().state.unset(JOIN_INTEREST);
+        // SAFETY: `JoinHandle` is `!Send`, so this is the runtime thread,
+        // the only one that touches the join waker. Dropped here, when the
+        // handle goes, not left for `dealloc` (wherever that runs), and
+        // caught: a waker's drop may panic, and a handle's drop must not.
+        let join_waker = unsafe { (*self.header().join_waker.get()).take() };
+        drop_caught(join_waker);
         if prev.has(COMPLETE) {
-            // SAFETY: `JoinHandle` is `!Send`, so this is the runtime thread.
+            // SAFETY: as above, the runtime thread.
             unsafe { (self.header().vtable.drop_output)(self.0) }
         }
     }
@@ -284,7 +294,7 @@ unsafe fn complete<F: Future>(cell: &Cell<F>, result: Result<F::Output, JoinErro
         return;
     }
     // SAFETY: runtime thread; the join waker is only touched there.
-    let join_waker = unsafe { (*cell.join_waker.get()).take() };
+    let join_waker = unsafe { (*cell.header.join_waker.get()).take() };
     if let Some(waker) = join_waker {
         // Caught: `complete` runs inside the scheduler's loop and inside
         // shutdown's, whose invariants (every owned task's future dropped on
@@ -316,7 +326,7 @@ unsafe fn try_read_output<F: Future>(ptr: NonNull<Header>, dst: *mut (), waker: 
     let cell = unsafe { cell::<F>(ptr) };
     if !cell.header.state.load().has(COMPLETE) {
         // SAFETY: runtime thread; the join waker is only touched there.
-        let slot = unsafe { &mut *cell.join_waker.get() };
+        let slot = unsafe { &mut *cell.header.join_waker.get() };
         match slot {
             Some(w) if w.will_wake(waker) => {}
             _ => *slot = Some(waker.clone()),
@@ -340,15 +350,15 @@ unsafe fn drop_output<F: Future>(ptr: NonNull<Header>) {
     // SAFETY: runtime thread; complete, so nothing else touches the stage.
     // A panicking `Drop` of the output is swallowed: its handle is gone.
     drop_caught(unsafe { drop_stage_in_place(cell.stage.get()) });
-    // SAFETY: runtime thread.
-    unsafe { (*cell.join_waker.get()).take() };
 }
 
 /// # Safety
 /// The last reference is gone; `ptr` is a `Cell<F>` made by `allocate`.
 unsafe fn dealloc<F: Future>(ptr: NonNull<Header>) {
     // SAFETY: `allocate` made it with `Box::new`; no one else can reach it.
-    // Its stage is `Consumed` (see the module's Lifetime rule), so this frees
-    // memory and drops only thread-safe parts, whatever thread this is.
+    // Its stage is `Consumed` (see the module's Lifetime rule) and its join
+    // waker gone (taken at completion or by the handle's drop), so this
+    // frees memory and drops only thread-safe parts, whatever thread this is
+    // — and nothing of a user's that could panic.
     drop(unsafe { Box::from_raw(ptr.cast::<Cell<F>>().as_ptr()) });
 }

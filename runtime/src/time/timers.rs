@@ -6,7 +6,7 @@ use std::task::Waker;
 use std::time::Instant;
 
 use crate::coop::RuntimeId;
-use crate::util::wake_all;
+use crate::util::{drop_wakers, wake_all};
 
 /// Names one armed timer: ordered by deadline, ties broken by arming order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -127,7 +127,7 @@ impl Timers {
     pub(crate) fn close(&self) {
         self.closed.set(true);
         let armed = std::mem::take(&mut *self.armed.borrow_mut());
-        drop(armed);
+        drop_wakers(armed.into_values());
     }
 }
 
