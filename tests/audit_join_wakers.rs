@@ -20,24 +20,9 @@ use std::time::Duration;
 
 use edgeloop::{JoinHandle, Runtime};
 use util::{
-    expect_panic, is_child_for, run_test_in_child, silence_expected_panics, watchdog,
-    EXPECTED_PANIC,
+    expect_panic, is_child_for, run_test_in_child, silence_expected_panics,
+    waker_panicking_on_drop, watchdog,
 };
-
-/// A waker that does nothing when woken and panics when its last clone is
-/// dropped.
-fn waker_panicking_on_drop() -> Waker {
-    struct DropBomb;
-    impl Wake for DropBomb {
-        fn wake(self: Arc<Self>) {}
-    }
-    impl Drop for DropBomb {
-        fn drop(&mut self) {
-            panic!("{EXPECTED_PANIC} a waker panics when dropped");
-        }
-    }
-    Waker::from(Arc::new(DropBomb))
-}
 
 /// Polls `handle` once with `waker` (the cell keeps a clone as its join
 /// waker), lets go of the caller's own clone, then drops the handle: the

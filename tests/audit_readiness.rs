@@ -9,9 +9,9 @@ use std::net::SocketAddr;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::time::Duration;
 
-use edgeloop::io::{AsyncFd, AsyncReadExt, Interest};
+use edgeloop::io::{AsyncFd, AsyncReadExt, Interest, Ready};
 use edgeloop::time::{sleep, timeout};
-use util::{run_with_timeout, LOCALHOST_0};
+use util::{run_with_timeout, send_urgent, watchdog, LOCALHOST_0};
 
 /// A nonblocking, close-on-exec IPv4 TCP socket that is not connected.
 fn unconnected_tcp_socket() -> std::net::TcpStream {
@@ -192,25 +192,6 @@ fn the_hang_up_of_an_unconnected_socket_is_forgotten_once_it_connects() {
     });
 }
 
-/// Sends `byte` as TCP urgent data (`MSG_OOB`).
-fn send_urgent(stream: &std::net::TcpStream, byte: u8) {
-    // SAFETY: sends one byte from `byte`, which outlives the call.
-    let sent = unsafe {
-        libc::send(
-            stream.as_raw_fd(),
-            (&byte as *const u8).cast(),
-            1,
-            libc::MSG_OOB,
-        )
-    };
-    assert_eq!(
-        sent,
-        1,
-        "send(MSG_OOB): {}",
-        std::io::Error::last_os_error()
-    );
-}
-
 /// Connects a `std` peer to an edgeloop listener; the peer sends `AAAA`, the
 /// urgent byte `B`, then `CCCC`, as three segments, and all of it has arrived
 /// when this returns. `oob_inline` sets `SO_OOBINLINE` on the server's socket
@@ -290,6 +271,40 @@ fn with_oob_inline_urgent_data_reads_in_order_without_a_stall() {
                 got.extend_from_slice(&buf[..n]);
             }
             assert_eq!(String::from_utf8_lossy(&got), "AAAABCCCC");
+        });
+    });
+}
+
+/// epoll reports urgent data as `EPOLLPRI`; the readiness must keep it
+/// apart from plain readability (it is what tells a short read at the
+/// urgent mark from a drained socket).
+#[test]
+fn urgent_data_is_visible_as_priority_readiness() {
+    watchdog(|| {
+        assert!(Ready::PRIORITY.is_priority());
+        assert!(!Ready::READABLE.is_priority());
+        edgeloop::block_on(async {
+            let (listener, addr) = util::std_listener();
+            let peer = std::net::TcpStream::connect(addr).unwrap();
+            let (server, _) = listener.accept().unwrap();
+            server.set_nonblocking(true).unwrap();
+            let fd = AsyncFd::new(server).unwrap();
+            assert!(!fd.readiness().is_priority(), "nothing urgent yet");
+            send_urgent(&peer, b'!');
+            // Bounded: the event is there on the next driver turn or so.
+            let mut seen = false;
+            for _ in 0..1000 {
+                if fd.readiness().is_priority() {
+                    seen = true;
+                    break;
+                }
+                sleep(Duration::from_millis(1)).await;
+            }
+            assert!(
+                seen,
+                "the urgent byte never showed as priority: {:?}",
+                fd.readiness()
+            );
         });
     });
 }

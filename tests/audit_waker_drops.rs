@@ -7,27 +7,13 @@ mod util;
 
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::Arc;
-use std::task::{Context, Wake, Waker};
+use std::task::Context;
 use std::time::Duration;
 
 use edgeloop::io::AsyncFd;
 use edgeloop::time::sleep;
 use edgeloop::Runtime;
-use util::{is_child_for, run_test_in_child, silence_expected_panics, EXPECTED_PANIC};
-
-fn waker_panicking_on_drop() -> Waker {
-    struct DropBomb;
-    impl Wake for DropBomb {
-        fn wake(self: Arc<Self>) {}
-    }
-    impl Drop for DropBomb {
-        fn drop(&mut self) {
-            panic!("{EXPECTED_PANIC} a waker panics when dropped");
-        }
-    }
-    Waker::from(Arc::new(DropBomb))
-}
+use util::{is_child_for, run_test_in_child, silence_expected_panics, waker_panicking_on_drop};
 
 /// Two armed timers and an fd reader, each holding the only clone of a
 /// waker that panics when dropped, and the runtime dropped while they wait:

@@ -559,6 +559,36 @@ pub fn panicking_waker() -> Waker {
     Waker::from(Arc::new(Bomb))
 }
 
+/// A waker that does nothing when woken and panics when its last clone is
+/// dropped.
+pub fn waker_panicking_on_drop() -> Waker {
+    struct DropBomb;
+    impl Wake for DropBomb {
+        fn wake(self: Arc<Self>) {}
+    }
+    impl Drop for DropBomb {
+        fn drop(&mut self) {
+            panic!("{EXPECTED_PANIC} a waker panics when dropped");
+        }
+    }
+    Waker::from(Arc::new(DropBomb))
+}
+
+/// Sends `byte` as TCP urgent data (`MSG_OOB`) on `stream`.
+pub fn send_urgent(stream: &std::net::TcpStream, byte: u8) {
+    use std::os::fd::AsRawFd;
+    // SAFETY: sends one byte from `byte`, which outlives the call.
+    let sent = unsafe {
+        libc::send(
+            stream.as_raw_fd(),
+            (&byte as *const u8).cast(),
+            1,
+            libc::MSG_OOB,
+        )
+    };
+    assert_eq!(sent, 1, "send(MSG_OOB): {}", io::Error::last_os_error());
+}
+
 /// The environment variable that puts a re-executed test binary in child
 /// mode; its value names the test that is to do the child's part.
 pub const CHILD_TEST_VAR: &str = "EDGELOOP_TEST_CHILD";
