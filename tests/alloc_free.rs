@@ -16,7 +16,6 @@ use std::rc::Rc;
 
 use edgeloop::io::{AsyncReadExt, AsyncWriteExt};
 use edgeloop::net::{TcpListener, TcpStream};
-use edgeloop::Runtime;
 use util::watchdog;
 
 struct Counting;
@@ -115,7 +114,12 @@ async fn until(count: &Cell<usize>, target: usize) {
 #[test]
 fn the_steady_state_echo_path_does_not_allocate() {
     watchdog(|| {
-        let rt = Runtime::new().unwrap();
+        // Tracing off whatever EDGELOOP_TRACE says: trace records allocate,
+        // and this test counts allocations.
+        let rt = edgeloop::Builder::new()
+            .trace(edgeloop::trace::TraceSink::Off)
+            .build()
+            .unwrap();
         // (task polls, epoll events) so far.
         let counters = || {
             let m = rt.metrics();

@@ -34,6 +34,7 @@ mod util;
 pub mod io;
 pub mod task;
 pub mod time;
+pub mod trace;
 
 pub use runtime::{block_on, Builder, Runtime, RuntimeMetrics};
 pub use task::{spawn, yield_now, JoinError, JoinHandle};

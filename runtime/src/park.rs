@@ -49,6 +49,8 @@ pub(crate) struct Shared {
     pub(crate) remote: SegQueue<TaskRef>,
     /// The `block_on` future was woken.
     pub(crate) main_woken: AtomicBool,
+    /// The runtime traces: its `block_on` future's wakes are recorded too.
+    pub(crate) traced: bool,
     parked: ParkFlag,
     /// Set at shutdown; see [`Shared::push_remote`].
     closed: CloseFlag,
@@ -62,9 +64,10 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    pub(crate) fn new(id: RuntimeId) -> io::Result<Shared> {
+    pub(crate) fn new(id: RuntimeId, traced: bool) -> io::Result<Shared> {
         Ok(Shared {
             id,
+            traced,
             remote: SegQueue::new(),
             main_woken: AtomicBool::new(true),
             parked: ParkFlag::new(),
@@ -160,6 +163,9 @@ impl Wake for Shared {
     }
 
     fn wake_by_ref(self: &Arc<Self>) {
+        if self.traced {
+            crate::context::with_core(|core| core.trace_main_wake(self));
+        }
         self.main_woken.store(true, SeqCst);
         self.unpark();
     }

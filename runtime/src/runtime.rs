@@ -10,6 +10,7 @@ use crate::coop::Budget;
 use crate::driver::DEFAULT_MAX_EVENTS;
 use crate::scheduler::{Config, Core};
 use crate::task::JoinHandle;
+use crate::trace::TraceSink;
 
 /// The thread's timer slack while the runtime runs, by default. Linux's own
 /// default (50 µs) would let every timed park end up to 50 µs late.
@@ -180,6 +181,8 @@ pub fn block_on<F: Future>(future: F) -> F::Output {
 #[derive(Clone, Debug)]
 pub struct Builder {
     config: Config,
+    /// `None`: as `EDGELOOP_TRACE` says.
+    trace: Option<TraceSink>,
 }
 
 impl Builder {
@@ -193,7 +196,16 @@ impl Builder {
                 max_events: DEFAULT_MAX_EVENTS,
                 timer_slack: Some(DEFAULT_TIMER_SLACK),
             },
+            trace: None,
         }
+    }
+
+    /// Where the runtime's trace goes (see [`crate::trace`]); wins over the
+    /// `EDGELOOP_TRACE` variable. [`TraceSink::Off`] turns it off whatever
+    /// the variable says (for a test that counts allocations or fds).
+    pub fn trace(&mut self, sink: TraceSink) -> &mut Builder {
+        self.trace = Some(sink);
+        self
     }
 
     /// How many task polls may run before the driver is checked for I/O
@@ -245,7 +257,7 @@ impl Builder {
             }
         }
         Ok(Runtime {
-            core: Rc::new(Core::new(c)?),
+            core: Rc::new(Core::new(c, self.trace.clone())?),
         })
     }
 }

@@ -30,8 +30,9 @@ use crate::driver::Driver;
 use crate::park::Shared;
 use crate::runtime::RuntimeMetrics;
 use crate::sys;
-use crate::task::{JoinHandle, TaskRef};
+use crate::task::{self, JoinHandle, TaskRef};
 use crate::time::Timers;
+use crate::trace::{TraceEvent, TraceSink, Tracer, WakeCause};
 use crate::util::{drop_wakers, wake_all};
 
 /// Tunables, set through [`crate::Builder`].
@@ -66,21 +67,31 @@ pub(crate) struct Core {
     since_driver: Cell<u32>,
     /// Panics caught from wakers the runtime invoked.
     waker_panics: Cell<u64>,
+    /// The task (or `block_on` future) being polled.
+    current: Cell<Option<task::Id>>,
+    /// The trace recorder, if tracing is on (also held by the driver and
+    /// the timers).
+    pub(crate) trace: Option<Rc<Tracer>>,
+    /// Whether the last turn saw the eventfd fire (for the trace's wakes).
+    unparked: Cell<bool>,
+    /// The running `block_on` future's id (for the trace's wakes).
+    main_task: Cell<Option<task::Id>>,
     config: Config,
 }
 
 impl Core {
-    pub(crate) fn new(config: Config) -> io::Result<Core> {
+    pub(crate) fn new(config: Config, trace: Option<TraceSink>) -> io::Result<Core> {
         let id = RuntimeId::next();
-        let shared = Arc::new(Shared::new(id)?);
+        let trace = Tracer::open(trace.unwrap_or_else(|| TraceSink::from_env(id)), id);
+        let shared = Arc::new(Shared::new(id, trace.is_some())?);
         let driver = shared
-            .with_unpark_fd(|fd| Driver::new(fd, config.max_events, id))
+            .with_unpark_fd(|fd| Driver::new(fd, config.max_events, id, trace.clone()))
             .expect("a new runtime's eventfd is open")?;
         Ok(Core {
             id,
             shared,
             driver: Rc::new(driver),
-            timers: Rc::new(Timers::new(id)),
+            timers: Rc::new(Timers::new(id, trace.clone())),
             local: RefCell::new(VecDeque::new()),
             owned: RefCell::new(OwnedTasks::default()),
             deferred: RefCell::new(Vec::new()),
@@ -89,12 +100,24 @@ impl Core {
             parks: Cell::new(0),
             since_driver: Cell::new(0),
             waker_panics: Cell::new(0),
+            current: Cell::new(None),
+            trace,
+            unparked: Cell::new(false),
+            main_task: Cell::new(None),
             config,
         })
     }
 
     /// Allocates a task for `future` and queues it.
     pub(crate) fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + 'static,
+    {
+        self.spawn_named(future, None)
+    }
+
+    /// [`spawn`](Self::spawn), with a name for traces.
+    pub(crate) fn spawn_named<F>(&self, future: F, name: Option<&str>) -> JoinHandle<F::Output>
     where
         F: Future + 'static,
     {
@@ -108,6 +131,12 @@ impl Core {
                 TaskRef::from_raw(ptr),
             )
         };
+        if let Some(trace) = &self.trace {
+            trace.record(TraceEvent::Spawn {
+                task: owned.header().id,
+                name: name.map(Arc::from),
+            });
+        }
         if self.closed.get() {
             owned.shutdown();
         } else {
@@ -124,14 +153,25 @@ impl Core {
         let waker = Waker::from(self.shared.clone());
         let mut cx = Context::from_waker(&waker);
         let mut future = pin!(future);
+        let main_id = task::Id::next();
+        self.main_task.set(Some(main_id));
+        if let Some(trace) = &self.trace {
+            trace.record(TraceEvent::Spawn {
+                task: main_id,
+                name: Some(Arc::from("block_on")),
+            });
+        }
         self.shared.main_woken.store(true, Relaxed);
         loop {
             if self.shared.main_woken.swap(false, AcqRel) {
                 self.since_driver.set(self.since_driver.get() + 1);
                 let budget = Budget::initial(self.config.io_budget);
-                if let Poll::Ready(out) =
-                    coop::with_budget(budget, self.id, || future.as_mut().poll(&mut cx))
-                {
+                let current = self.enter_task(main_id);
+                let started = self.trace_poll_start(main_id);
+                let polled = coop::with_budget(budget, self.id, || future.as_mut().poll(&mut cx));
+                self.trace_poll_end(main_id, started, polled.is_ready());
+                drop(current);
+                if let Poll::Ready(out) = polled {
                     return out;
                 }
             }
@@ -152,6 +192,14 @@ impl Core {
         {
             let mut local = self.local.borrow_mut();
             while let Some(task) = self.shared.remote.pop() {
+                if let Some(trace) = &self.trace {
+                    trace.record(TraceEvent::Wake {
+                        task: task.header().id,
+                        cause: WakeCause::OtherThread {
+                            eventfd: self.unparked.get(),
+                        },
+                    });
+                }
                 local.push_back(task);
             }
         }
@@ -162,7 +210,17 @@ impl Core {
             self.since_driver.set(self.since_driver.get() + 1);
             let budget = Budget::initial(self.config.io_budget);
             self.polls.set(self.polls.get().wrapping_add(1));
-            if coop::with_budget(budget, self.id, || task.run()) {
+            let id = task.header().id;
+            let current = self.enter_task(id);
+            let started = self.trace_poll_start(id);
+            let outcome = coop::with_budget(budget, self.id, || task.run());
+            self.trace_poll_end(id, started, outcome.is_some());
+            if let (Some(trace), Some(outcome)) = (&self.trace, outcome) {
+                trace.record(TraceEvent::TaskDone { task: id, outcome });
+                trace.flush();
+            }
+            drop(current);
+            if outcome.is_some() {
                 let owned = self.owned.borrow_mut().remove(&task);
                 drop(owned);
             }
@@ -191,20 +249,42 @@ impl Core {
         if park {
             self.parks.set(self.parks.get().wrapping_add(1));
         }
+        let timeout = if park { timeout } else { Some(Duration::ZERO) };
+        let wait_started = self.trace.as_ref().map(|trace| {
+            trace.record(TraceEvent::WaitStart { timeout });
+            Instant::now()
+        });
         let turn = self
             .driver
-            .turn(if park { timeout } else { Some(Duration::ZERO) }, || {
+            .turn(timeout, |events| {
                 if park {
                     self.shared.unparked();
                 }
+                if let (Some(trace), Some(started)) = (&self.trace, wait_started) {
+                    trace.record(TraceEvent::WaitEnd {
+                        events,
+                        blocked: started.elapsed(),
+                        parked: park,
+                    });
+                }
             })
             .unwrap_or_else(|err| panic!("edgeloop: epoll_wait failed: {err}"));
+        self.unparked.set(turn.unparked);
         if turn.unparked {
             self.shared.drain_unpark();
         }
         self.timers.fire(Instant::now());
         let mut deferred = std::mem::take(&mut *self.deferred.borrow_mut());
+        let cause = self
+            .trace
+            .as_ref()
+            .map(|t| t.set_cause(WakeCause::Deferred));
         wake_all(&mut deferred);
+        if let (Some(trace), Some(cause)) = (&self.trace, cause) {
+            trace.set_cause(cause);
+            trace.flush();
+            trace.sync();
+        }
         // Put the allocation back, unless a waker deferred another wake
         // meanwhile (its entry must wait for the next check, not be lost).
         let mut now = self.deferred.borrow_mut();
@@ -218,8 +298,28 @@ impl Core {
         self.deferred.borrow_mut().push(waker.clone());
     }
 
+    /// Records a wake of this runtime's `block_on` future made on its
+    /// thread (`shared` says whose future it is).
+    pub(crate) fn trace_main_wake(&self, shared: &Arc<Shared>) {
+        let (Some(trace), Some(task)) = (&self.trace, self.main_task.get()) else {
+            return;
+        };
+        if Arc::ptr_eq(&self.shared, shared) {
+            trace.record(TraceEvent::Wake {
+                task,
+                cause: trace.cause(),
+            });
+        }
+    }
+
     /// Queues a task woken on this thread.
     pub(crate) fn push_local(&self, task: TaskRef) {
+        if let Some(trace) = &self.trace {
+            trace.record(TraceEvent::Wake {
+                task: task.header().id,
+                cause: trace.cause(),
+            });
+        }
         self.local.borrow_mut().push_back(task);
     }
 
@@ -237,6 +337,43 @@ impl Core {
             would_block: driver.would_block.get(),
             unpark_writes: self.shared.unpark_writes.load(Relaxed),
             waker_panics: self.waker_panics.get(),
+        }
+    }
+
+    /// Records the start of `id`'s poll, if tracing: its wakes are its own.
+    fn trace_poll_start(&self, id: task::Id) -> Option<Instant> {
+        let trace = self.trace.as_ref()?;
+        trace.record(TraceEvent::PollStart { task: id });
+        trace.set_cause(WakeCause::Task(id));
+        Some(Instant::now())
+    }
+
+    /// Records the end of the poll [`trace_poll_start`](Self::trace_poll_start)
+    /// began, and hands the records to the sink (a safe point).
+    fn trace_poll_end(&self, id: task::Id, started: Option<Instant>, ready: bool) {
+        let (Some(trace), Some(started)) = (&self.trace, started) else {
+            return;
+        };
+        trace.record(TraceEvent::PollEnd {
+            task: id,
+            ready,
+            took: started.elapsed(),
+        });
+        trace.set_cause(WakeCause::Other);
+        trace.flush();
+    }
+
+    /// The task (or `block_on` future) being polled, if any.
+    pub(crate) fn current_task(&self) -> Option<task::Id> {
+        self.current.get()
+    }
+
+    /// Marks `id` as the task being polled until the guard drops (also
+    /// when the poll unwinds, as a `block_on` future's may).
+    fn enter_task(&self, id: task::Id) -> CurrentTask<'_> {
+        CurrentTask {
+            core: self,
+            outer: self.current.replace(Some(id)),
         }
     }
 
@@ -270,6 +407,9 @@ impl Core {
         // A waker dropped above may have woken a task of ours once more.
         let local = std::mem::take(&mut *self.local.borrow_mut());
         drop(local);
+        if let Some(trace) = &self.trace {
+            trace.close();
+        }
     }
 
     /// Cancels every owned task, dropping its future here, on the runtime
@@ -283,6 +423,18 @@ impl Core {
             let Some(task) = task else { break };
             task.shutdown();
         }
+    }
+}
+
+/// Puts back the task that was current before [`Core::enter_task`].
+struct CurrentTask<'a> {
+    core: &'a Core,
+    outer: Option<task::Id>,
+}
+
+impl Drop for CurrentTask<'_> {
+    fn drop(&mut self) {
+        self.core.current.set(self.outer);
     }
 }
 

@@ -31,6 +31,7 @@ mod waiters;
 use std::cell::{Cell, RefCell};
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
+use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
@@ -41,7 +42,8 @@ pub(crate) use waiters::WaiterKey;
 
 use crate::coop::{self, RuntimeId};
 use crate::sys;
-use crate::util::{drop_wakers, wake_all};
+use crate::trace::{ClearCause, TraceEvent, Tracer, WakeCause};
+use crate::util::{drop_wakers, wake_all, wake_caught};
 use slab::Slab;
 use waiters::Waiters;
 
@@ -83,6 +85,11 @@ pub(crate) struct Driver {
     shut_down: Cell<bool>,
     /// The runtime this driver belongs to.
     owner: RuntimeId,
+    /// The runtime's trace recorder, if tracing is on.
+    trace: Option<Rc<Tracer>>,
+    /// Wakers collected during a traced turn, with what woke each (the fd
+    /// and bits of its event); only used while tracing.
+    woken_by: RefCell<Vec<(RawFd, Ready)>>,
     counters: DriverCounters,
 }
 
@@ -108,6 +115,7 @@ impl Driver {
         unpark_fd: BorrowedFd<'_>,
         max_events: usize,
         owner: RuntimeId,
+        trace: Option<Rc<Tracer>>,
     ) -> io::Result<Driver> {
         let epoll = sys::epoll_create()?;
         sys::epoll_ctl(
@@ -126,6 +134,8 @@ impl Driver {
             release_waiters: RefCell::new(Waiters::default()),
             shut_down: Cell::new(false),
             owner,
+            trace,
+            woken_by: RefCell::new(Vec::new()),
             counters: DriverCounters::default(),
         })
     }
@@ -137,7 +147,7 @@ impl Driver {
         if self.shut_down.get() {
             return Err(io::Error::other(SHUTDOWN_MSG));
         }
-        let token = self.slab.borrow_mut().insert();
+        let token = self.slab.borrow_mut().insert(fd);
         let added = sys::epoll_ctl(
             self.epoll.as_fd(),
             libc::EPOLL_CTL_ADD,
@@ -150,6 +160,12 @@ impl Driver {
             drop(io);
             return Err(err);
         }
+        if let Some(trace) = &self.trace {
+            trace.record(TraceEvent::Register {
+                token: token.traced(),
+                fd,
+            });
+        }
         Ok(token)
     }
 
@@ -157,6 +173,12 @@ impl Driver {
     /// fd is closed, so the kernel forgets it while its number is still ours.
     pub(crate) fn deregister(&self, token: Token, fd: RawFd) -> io::Result<()> {
         let res = sys::epoll_ctl(self.epoll.as_fd(), libc::EPOLL_CTL_DEL, fd, 0, 0);
+        if let Some(trace) = &self.trace {
+            trace.record(TraceEvent::Deregister {
+                token: token.traced(),
+                fd,
+            });
+        }
         // Its waiters are dropped outside the borrow, each on its own: a
         // waker's drop is foreign code and may panic.
         let io = self.slab.borrow_mut().remove(token);
@@ -271,6 +293,14 @@ impl Driver {
     pub(crate) fn clear_ready(&self, token: Token, interest: Interest) {
         if let Some(io) = self.slab.borrow_mut().get_mut(token) {
             io.clear_would_block(interest);
+            if let Some(trace) = &self.trace {
+                trace.record(TraceEvent::ReadinessCleared {
+                    token: token.traced(),
+                    fd: io.fd(),
+                    interest,
+                    cause: ClearCause::WouldBlock,
+                });
+            }
         }
     }
 
@@ -278,6 +308,14 @@ impl Driver {
     pub(crate) fn clear_drained(&self, token: Token, interest: Interest) {
         if let Some(io) = self.slab.borrow_mut().get_mut(token) {
             io.clear_drained(interest);
+            if let Some(trace) = &self.trace {
+                trace.record(TraceEvent::ReadinessCleared {
+                    token: token.traced(),
+                    fd: io.fd(),
+                    interest,
+                    cause: ClearCause::ShortTransfer,
+                });
+            }
         }
     }
 
@@ -288,40 +326,90 @@ impl Driver {
     pub(crate) fn turn(
         &self,
         timeout: Option<Duration>,
-        returned: impl FnOnce(),
+        returned: impl FnOnce(usize),
     ) -> io::Result<Turn> {
         let mut events = self.events.borrow_mut();
         let waited = sys::epoll_wait(self.epoll.as_fd(), &mut events, timeout);
-        returned();
+        returned(events.len());
         waited?;
         let mut woken = std::mem::take(&mut *self.woken.borrow_mut());
         let mut turn = Turn::default();
         {
             let mut slab = self.slab.borrow_mut();
+            let mut woken_by = self.trace.as_ref().map(|_| self.woken_by.borrow_mut());
             for event in events.iter() {
                 // Copied out: `epoll_event` is packed on x86_64.
                 let (bits, data) = (event.events, event.u64);
                 if data == Token::WAKER {
                     turn.unparked = true;
+                    if let Some(trace) = &self.trace {
+                        trace.record(TraceEvent::Unpark);
+                    }
                     continue;
                 }
                 turn.io_events += 1;
-                if let Some(io) = slab.get_mut(Token::from_u64(data)) {
-                    io.set(Ready::from_epoll(bits), &mut woken);
+                let token = Token::from_u64(data);
+                let ready = Ready::from_epoll(bits);
+                match slab.get_mut(token) {
+                    Some(io) => {
+                        let before = woken.len();
+                        io.set(ready, &mut woken);
+                        if let (Some(trace), Some(woken_by)) = (&self.trace, &mut woken_by) {
+                            let fd = io.fd();
+                            trace.record(TraceEvent::IoEvent {
+                                token: token.traced(),
+                                fd,
+                                ready,
+                            });
+                            woken_by.extend((before..woken.len()).map(|_| (fd, ready)));
+                        }
+                    }
+                    None => {
+                        if let Some(trace) = &self.trace {
+                            trace.record(TraceEvent::StaleEvent {
+                                token: token.traced(),
+                            });
+                        }
+                    }
                 }
             }
         }
         drop(events);
         bump(&self.counters.turns, 1);
         bump(&self.counters.io_events, turn.io_events as u64);
-        wake_all(&mut woken);
+        match &self.trace {
+            None => wake_all(&mut woken),
+            Some(trace) => self.wake_traced(trace, &mut woken),
+        }
         *self.woken.borrow_mut() = woken;
         Ok(turn)
     }
 
-    /// Counts an operation that hit `EAGAIN`.
-    pub(crate) fn note_would_block(&self) {
+    /// Wakes `woken`, each waker with its event as the trace's wake cause.
+    fn wake_traced(&self, trace: &Tracer, woken: &mut Vec<Waker>) {
+        let causes = std::mem::take(&mut *self.woken_by.borrow_mut());
+        let outer = trace.cause();
+        for (waker, &(fd, ready)) in woken.drain(..).zip(&causes) {
+            trace.set_cause(WakeCause::Io { fd, ready });
+            wake_caught(waker);
+        }
+        trace.set_cause(outer);
+        let mut causes = causes;
+        causes.clear();
+        *self.woken_by.borrow_mut() = causes;
+    }
+
+    /// Counts an operation that hit `EAGAIN` on `token`.
+    pub(crate) fn note_would_block(&self, token: Token, interest: Interest) {
         bump(&self.counters.would_block, 1);
+        if let Some(trace) = &self.trace {
+            let fd = self
+                .slab
+                .borrow_mut()
+                .get_mut(token)
+                .map_or(-1, |io| io.fd());
+            trace.record(TraceEvent::WouldBlock { fd, interest });
+        }
     }
 
     pub(crate) fn counters(&self) -> &DriverCounters {

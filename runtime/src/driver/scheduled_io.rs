@@ -1,5 +1,6 @@
 //! Per-registration state: the cached readiness and who waits for it.
 
+use std::os::fd::RawFd;
 use std::task::Waker;
 
 use super::ready::{Interest, Ready};
@@ -29,6 +30,8 @@ impl WaitAs<'_> {
 /// at a time: by an `EAGAIN`, or by a short transfer (see [`Ready`]).
 #[derive(Debug, Default)]
 pub(crate) struct ScheduledIo {
+    /// The fd, for traces (never used to reach the kernel).
+    fd: RawFd,
     readiness: Ready,
     readers: Waiters,
     writers: Waiters,
@@ -38,8 +41,9 @@ impl ScheduledIo {
     /// A fresh registration is presumed ready both ways, so the first operation
     /// is tried at once instead of waiting a round trip through `epoll_wait`;
     /// if the fd was not ready the operation's `EAGAIN` clears the presumption.
-    pub(crate) fn new() -> ScheduledIo {
+    pub(crate) fn new(fd: RawFd) -> ScheduledIo {
         ScheduledIo {
+            fd,
             readiness: Ready::READABLE | Ready::WRITABLE,
             readers: Waiters::default(),
             writers: Waiters::default(),
@@ -48,6 +52,10 @@ impl ScheduledIo {
 
     pub(crate) fn readiness(&self) -> Ready {
         self.readiness
+    }
+
+    pub(crate) fn fd(&self) -> RawFd {
+        self.fd
     }
 
     /// Readiness relevant to `interest`; empty if there is none.
@@ -136,7 +144,7 @@ mod tests {
             .map(|_| Arc::new(Count(AtomicUsize::new(0))))
             .collect();
         let wakers: Vec<Waker> = counts.iter().map(|c| Waker::from(c.clone())).collect();
-        let mut io = ScheduledIo::new();
+        let mut io = ScheduledIo::new(0);
         io.clear_would_block(Interest::READABLE);
         let mut keys = [None; 8];
         for (key, w) in keys.iter_mut().zip(&wakers) {
@@ -154,7 +162,7 @@ mod tests {
 
     #[test]
     fn a_short_read_is_not_trusted_while_urgent_data_is_pending() {
-        let mut io = ScheduledIo::new();
+        let mut io = ScheduledIo::new(0);
         io.set(
             Ready::from_epoll((libc::EPOLLIN | libc::EPOLLPRI) as u32),
             &mut Vec::new(),

@@ -1,5 +1,7 @@
 //! Registration storage: slots reused through a free list, named by tokens.
 
+use std::os::fd::RawFd;
+
 use super::scheduled_io::ScheduledIo;
 use super::token::Token;
 
@@ -28,8 +30,8 @@ enum Entry {
 }
 
 impl Slab {
-    /// Stores a fresh registration and returns its token.
-    pub(crate) fn insert(&mut self) -> Token {
+    /// Stores a fresh registration for `fd` and returns its token.
+    pub(crate) fn insert(&mut self, fd: RawFd) -> Token {
         self.len += 1;
         if let Some(index) = self.free_head {
             let slot = &mut self.slots[index as usize];
@@ -37,7 +39,7 @@ impl Slab {
                 unreachable!("free list points at an occupied slot");
             };
             self.free_head = next_free;
-            slot.entry = Entry::Occupied(ScheduledIo::new());
+            slot.entry = Entry::Occupied(ScheduledIo::new(fd));
             return Token {
                 index,
                 generation: slot.generation,
@@ -49,7 +51,7 @@ impl Slab {
             .expect("more than 2^32 - 1 registrations");
         self.slots.push(Slot {
             generation: 0,
-            entry: Entry::Occupied(ScheduledIo::new()),
+            entry: Entry::Occupied(ScheduledIo::new(fd)),
         });
         Token {
             index,
@@ -109,10 +111,10 @@ mod tests {
     #[test]
     fn reused_slot_rejects_the_old_token() {
         let mut slab = Slab::default();
-        let a = slab.insert();
-        let b = slab.insert();
+        let a = slab.insert(0);
+        let b = slab.insert(0);
         assert!(slab.remove(a).is_some());
-        let c = slab.insert();
+        let c = slab.insert(0);
         assert_eq!(c.index, a.index, "the freed slot is reused");
         assert_ne!(c.generation, a.generation);
         assert!(
@@ -130,7 +132,7 @@ mod tests {
         let mut live = Vec::new();
         let mut seen = std::collections::HashSet::new();
         for round in 0..1000u32 {
-            let t = slab.insert();
+            let t = slab.insert(0);
             assert!(seen.insert(t), "token {t:?} handed out twice");
             live.push(t);
             if round % 3 != 0 {

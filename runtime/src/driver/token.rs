@@ -19,6 +19,14 @@ impl Token {
         (u64::from(self.generation) << 32) | u64::from(self.index)
     }
 
+    /// The token as trace records show it.
+    pub(crate) fn traced(self) -> crate::trace::TraceToken {
+        crate::trace::TraceToken {
+            slot: self.index,
+            generation: self.generation,
+        }
+    }
+
     pub(crate) fn from_u64(raw: u64) -> Token {
         Token {
             index: raw as u32,

@@ -250,7 +250,7 @@ impl<T: AsRawFd> AsyncFd<T> {
             match op(self.get_ref()) {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     coop::refund();
-                    self.driver.note_would_block();
+                    self.driver.note_would_block(self.token, interest);
                     self.driver.clear_ready(self.token, interest);
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => coop::refund(),
@@ -292,7 +292,7 @@ impl<T: AsRawFd> AsyncFd<T> {
             match op(self.get_ref()) {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    self.driver.note_would_block();
+                    self.driver.note_would_block(self.token, interest);
                     self.driver.clear_ready(self.token, interest);
                     return Err(e);
                 }
@@ -459,7 +459,9 @@ impl<'a, T: AsRawFd> ReadyGuard<'a, T> {
     /// the error bit — so a stale error or the hang-up of a socket that was
     /// not yet connected cannot keep the fd looking ready.
     pub fn clear_ready(&mut self) {
-        self.fd.driver.note_would_block();
+        self.fd
+            .driver
+            .note_would_block(self.fd.token, self.interest);
         self.fd.driver.clear_ready(self.fd.token, self.interest);
     }
 

@@ -62,6 +62,11 @@ impl<T> JoinHandle<T> {
         }
     }
 
+    /// The task's [`Id`](crate::task::Id), as traces name it.
+    pub fn id(&self) -> crate::task::Id {
+        self.task.header().id
+    }
+
     /// True once the task has finished: completed, panicked or cancelled.
     pub fn is_finished(&self) -> bool {
         self.task.header().state.load().has(COMPLETE)

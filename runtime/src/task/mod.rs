@@ -21,6 +21,8 @@
 //! - **Panics stay in the task.** A panic in the future's `poll` or `Drop`
 //!   becomes the task's [`JoinError`]; the other tasks go on.
 
+mod builder;
+mod id;
 mod join;
 mod raw;
 mod state;
@@ -30,6 +32,8 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+pub use builder::Builder;
+pub use id::Id;
 pub use join::{JoinError, JoinHandle};
 pub(crate) use raw::TaskRef;
 
@@ -64,6 +68,21 @@ where
     F: Future + 'static,
 {
     context::expect_core("edgeloop::spawn", |core| core.spawn(future))
+}
+
+/// The [`Id`] of the task being polled (or of the `block_on` future).
+///
+/// # Panics
+/// When no task of an edgeloop runtime is being polled; see [`try_id`].
+#[track_caller]
+pub fn id() -> Id {
+    try_id().expect("`edgeloop::task::id` must be called from inside a task or a `block_on` future")
+}
+
+/// The [`Id`] of the task being polled (or of the `block_on` future), or
+/// `None` outside one.
+pub fn try_id() -> Option<Id> {
+    context::with_core(|core| core.current_task()).flatten()
 }
 
 /// Lets other tasks run before this one continues.

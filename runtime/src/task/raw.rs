@@ -38,15 +38,19 @@ use std::ptr::{self, NonNull};
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
+use super::id::Id;
 use super::join::JoinError;
 use super::state::{State, CANCELLED, COMPLETE, JOIN_INTEREST};
 use super::waker::waker_ref;
 use crate::park::Shared;
+use crate::trace::TaskOutcome;
 use crate::util::{drop_caught, wake_caught};
 
 /// The type-independent head of every task cell.
 pub(crate) struct Header {
     pub(crate) state: State,
+    /// The task's number, for `task::id()` and traces.
+    pub(crate) id: Id,
     vtable: &'static Vtable,
     /// The runtime's cross-thread half: where a wake from another thread goes.
     pub(crate) shared: Arc<Shared>,
@@ -61,7 +65,7 @@ pub(crate) struct Header {
 
 /// Per-future-type operations, reached through the header.
 struct Vtable {
-    run: unsafe fn(NonNull<Header>) -> bool,
+    run: unsafe fn(NonNull<Header>) -> Option<TaskOutcome>,
     shutdown: unsafe fn(NonNull<Header>),
     try_read_output: unsafe fn(NonNull<Header>, *mut (), &Waker),
     drop_output: unsafe fn(NonNull<Header>),
@@ -101,6 +105,7 @@ impl TaskRef {
         let cell = Box::new(Cell {
             header: Header {
                 state: State::new(refs),
+                id: Id::next(),
                 vtable: &Vtable {
                     run: run::<F>,
                     shutdown: shutdown::<F>,
@@ -135,9 +140,9 @@ impl TaskRef {
         unsafe { self.0.as_ref() }
     }
 
-    /// Polls the task (or drops it, if cancelled). True when it completed now.
-    /// Runtime thread only.
-    pub(crate) fn run(&self) -> bool {
+    /// Polls the task (or drops it, if cancelled). `Some` — how it ended —
+    /// when it completed now. Runtime thread only.
+    pub(crate) fn run(&self) -> Option<TaskOutcome> {
         // SAFETY: called by the scheduler on the runtime thread; the vtable
         // matches the cell's future type.
         unsafe { (self.header().vtable.run)(self.0) }
@@ -203,17 +208,16 @@ unsafe fn cell<'a, F: Future>(ptr: NonNull<Header>) -> &'a Cell<F> {
 
 /// # Safety
 /// Runtime thread; `ptr` is a live `Cell<F>`.
-unsafe fn run<F: Future>(ptr: NonNull<Header>) -> bool {
+unsafe fn run<F: Future>(ptr: NonNull<Header>) -> Option<TaskOutcome> {
     // SAFETY: forwarded from the caller.
     let cell = unsafe { cell::<F>(ptr) };
     let prev = cell.header.state.transition_to_running();
     if prev.has(COMPLETE) {
-        return false; // a stale queue entry
+        return None; // a stale queue entry
     }
     if prev.has(CANCELLED) {
         // SAFETY: runtime thread (forwarded).
-        unsafe { cancel(cell) };
-        return true;
+        return Some(unsafe { cancel(cell) });
     }
     let stage = cell.stage.get();
     // SAFETY: runtime thread, no other reference to the stage is live (the
@@ -227,7 +231,7 @@ unsafe fn run<F: Future>(ptr: NonNull<Header>) -> bool {
     let waker = unsafe { waker_ref(ptr) };
     let mut cx = Context::from_waker(&waker);
     let result = match catch_unwind(AssertUnwindSafe(|| future.poll(&mut cx))) {
-        Ok(Poll::Pending) => return false,
+        Ok(Poll::Pending) => return None,
         Ok(Poll::Ready(output)) => Ok(output),
         Err(payload) => Err(JoinError::panic(payload)),
     };
@@ -246,9 +250,14 @@ unsafe fn run<F: Future>(ptr: NonNull<Header>) -> bool {
             result
         }
     };
+    let outcome = if result.is_ok() {
+        TaskOutcome::Completed
+    } else {
+        TaskOutcome::Panicked
+    };
     // SAFETY: runtime thread.
     unsafe { complete(cell, result) };
-    true
+    Some(outcome)
 }
 
 /// # Safety
@@ -267,14 +276,15 @@ unsafe fn shutdown<F: Future>(ptr: NonNull<Header>) {
 ///
 /// # Safety
 /// Runtime thread; the task is not complete.
-unsafe fn cancel<F: Future>(cell: &Cell<F>) {
+unsafe fn cancel<F: Future>(cell: &Cell<F>) -> TaskOutcome {
     // SAFETY: runtime thread; nothing borrows the stage.
-    let result = match unsafe { drop_stage_in_place(cell.stage.get()) } {
-        Some(payload) => Err(JoinError::panic(payload)),
-        None => Err(JoinError::cancelled()),
+    let (result, outcome) = match unsafe { drop_stage_in_place(cell.stage.get()) } {
+        Some(payload) => (Err(JoinError::panic(payload)), TaskOutcome::Panicked),
+        None => (Err(JoinError::cancelled()), TaskOutcome::Cancelled),
     };
     // SAFETY: runtime thread.
     unsafe { complete(cell, result) };
+    outcome
 }
 
 /// Stores the result, sets `COMPLETE`, and either wakes the joiner or — if no

@@ -2,10 +2,12 @@
 
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
+use std::rc::Rc;
 use std::task::Waker;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::coop::RuntimeId;
+use crate::trace::{TraceEvent, Tracer, WakeCause};
 use crate::util::{drop_wakers, wake_all};
 
 /// Names one armed timer: ordered by deadline, ties broken by arming order.
@@ -28,16 +30,25 @@ pub(crate) struct Timers {
     owner: RuntimeId,
     /// Set when that runtime shuts down: nothing will fire them any more.
     closed: Cell<bool>,
+    /// The runtime's trace recorder, if tracing is on.
+    trace: Option<Rc<Tracer>>,
 }
 
 impl Timers {
-    pub(crate) fn new(owner: RuntimeId) -> Timers {
+    pub(crate) fn new(owner: RuntimeId, trace: Option<Rc<Tracer>>) -> Timers {
         Timers {
             armed: RefCell::default(),
             next_seq: Cell::new(0),
             due: RefCell::default(),
             owner,
             closed: Cell::new(false),
+            trace,
+        }
+    }
+
+    fn trace_deadline(&self, deadline: Instant, event: fn(Duration) -> TraceEvent) {
+        if let Some(trace) = &self.trace {
+            trace.record(event(deadline.saturating_duration_since(Instant::now())));
         }
     }
 
@@ -55,6 +66,9 @@ impl Timers {
         self.next_seq.set(seq + 1);
         let key = TimerKey { deadline, seq };
         self.armed.borrow_mut().insert(key, waker.clone());
+        self.trace_deadline(deadline, |deadline_in| TraceEvent::TimerArmed {
+            deadline_in,
+        });
         key
     }
 
@@ -83,12 +97,18 @@ impl Timers {
         self.next_seq.set(seq + 1);
         let key = TimerKey { deadline, seq };
         self.armed.borrow_mut().insert(key, waker);
+        self.trace_deadline(deadline, |deadline_in| TraceEvent::TimerReset {
+            deadline_in,
+        });
         Some(key)
     }
 
     /// Disarms a timer (a no-op if it already fired).
     pub(crate) fn cancel(&self, key: TimerKey) {
         let removed = self.armed.borrow_mut().remove(&key);
+        if let (Some(trace), Some(_)) = (&self.trace, &removed) {
+            trace.record(TraceEvent::TimerCancelled);
+        }
         drop(removed);
     }
 
@@ -113,7 +133,15 @@ impl Timers {
             }
         }
         let fired = due.len();
-        wake_all(&mut due);
+        match &self.trace {
+            Some(trace) if fired > 0 => {
+                trace.record(TraceEvent::TimersFired { count: fired });
+                let outer = trace.set_cause(WakeCause::Timer);
+                wake_all(&mut due);
+                trace.set_cause(outer);
+            }
+            _ => wake_all(&mut due),
+        }
         *self.due.borrow_mut() = due;
         fired
     }
@@ -154,7 +182,7 @@ mod tests {
 
     #[test]
     fn fires_in_deadline_order_and_never_early() {
-        let timers = Timers::new(RuntimeId::next());
+        let timers = Timers::new(RuntimeId::next(), None);
         let log = Arc::new(std::sync::Mutex::new(Vec::new()));
         let base = Instant::now();
         for (id, ms) in [(0, 30), (1, 10), (2, 20), (3, 10)] {
@@ -178,7 +206,7 @@ mod tests {
 
     #[test]
     fn cancelled_timers_do_not_fire() {
-        let timers = Timers::new(RuntimeId::next());
+        let timers = Timers::new(RuntimeId::next(), None);
         let log = Arc::new(std::sync::Mutex::new(Vec::new()));
         let base = Instant::now();
         let waker = Waker::from(Arc::new(Order(AtomicUsize::new(7), log.clone())));
@@ -196,7 +224,7 @@ mod tests {
 
     #[test]
     fn reset_moves_an_armed_timer_and_keeps_its_waker() {
-        let timers = Timers::new(RuntimeId::next());
+        let timers = Timers::new(RuntimeId::next(), None);
         let log = Arc::new(std::sync::Mutex::new(Vec::new()));
         let base = Instant::now();
         let waker = Waker::from(Arc::new(Order(AtomicUsize::new(4), log.clone())));

@@ -1,0 +1,312 @@
+//! The runtime's own trace: every step from `epoll_wait` to a task's poll
+//! and back to `EAGAIN`, recorded where it happens.
+//!
+//! Switch it on with the environment variable, or in code:
+//!
+//! - `EDGELOOP_TRACE=stderr`: one readable line per record;
+//! - `EDGELOOP_TRACE=trace.json`: Chrome's trace-event JSON, which Perfetto
+//!   (<https://ui.perfetto.dev>) and `chrome://tracing` open; one file per
+//!   runtime, named `trace.<pid>.<runtime>.json`, since a variable may be
+//!   seen by several runtimes and processes;
+//! - [`Builder::trace`](crate::Builder::trace) with a [`TraceSink`], which
+//!   wins over the variable, and can also hand each record to a callback.
+//!
+//! A line of the `stderr` form, and what it says:
+//!
+//! ```text
+//! edgeloop#1       1529.1 µs  epoll_wait → 1 event (blocked 812 µs, parked)
+//! edgeloop#1       1529.8 µs  fd 7 token 3:1 IN            readiness cached
+//! edgeloop#1       1530.0 µs  wake task 12 (event on fd 7: IN)
+//! edgeloop#1       1531.2 µs  poll task 12 "conn 127.0.0.1:5123"
+//! edgeloop#1       1533.9 µs  read fd 7 → EAGAIN: Pending
+//! ```
+//!
+//! Records are kept in a buffer while the runtime works and handed to the
+//! sink at safe points (after each poll, after each driver turn), outside
+//! the runtime's internal borrows: a callback may call `spawn` or read the
+//! metrics. Off, tracing costs one well-predicted branch at each seam.
+//!
+//! A bad `EDGELOOP_TRACE` (an unknown word, a path that cannot be created)
+//! gives one line on stderr and the program runs untraced; a sink that
+//! fails later (a full disk) says so once, and the records it could not
+//! take are counted ([`TraceEvent::Dropped`]).
+
+mod chrome;
+mod event;
+mod text;
+
+use std::cell::{Cell, RefCell};
+use std::fmt;
+use std::fs::File;
+use std::io;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+use std::time::Instant;
+
+pub use event::{ClearCause, TaskOutcome, TraceEvent, TraceRecord, TraceToken, WakeCause};
+
+use crate::coop::RuntimeId;
+use chrome::ChromeSink;
+use text::TextSink;
+
+/// The environment variable read when a runtime is built.
+pub const ENV_VAR: &str = "EDGELOOP_TRACE";
+
+/// Records kept between two safe points, at most.
+const MAX_PENDING: usize = 1 << 20;
+
+/// The buffer's capacity kept after a flush.
+const KEPT_CAPACITY: usize = 1024;
+
+/// A callback sink (see [`TraceSink::callback`]).
+type Callback = Rc<RefCell<dyn FnMut(&TraceRecord)>>;
+
+/// Where a runtime's trace goes.
+///
+/// ```
+/// use std::cell::RefCell;
+/// use std::rc::Rc;
+/// use edgeloop::trace::{TraceEvent, TraceSink};
+///
+/// let polls = Rc::new(RefCell::new(0));
+/// let rt = edgeloop::Builder::new()
+///     .trace(TraceSink::callback({
+///         let polls = polls.clone();
+///         move |record| {
+///             if let TraceEvent::PollStart { .. } = record.event {
+///                 *polls.borrow_mut() += 1;
+///             }
+///         }
+///     }))
+///     .build()?;
+/// rt.block_on(async { edgeloop::spawn(async {}).await.unwrap() });
+/// assert!(*polls.borrow() >= 2, "block_on's future and the task");
+/// # Ok::<_, std::io::Error>(())
+/// ```
+#[derive(Clone, Default)]
+pub enum TraceSink {
+    /// No trace (the default when `EDGELOOP_TRACE` is unset).
+    #[default]
+    Off,
+    /// One line per record on stderr.
+    Stderr,
+    /// Chrome trace-event JSON, written to this path (created or truncated).
+    File(PathBuf),
+    /// Each record handed to a function, on the runtime's thread.
+    Callback(Callback),
+}
+
+impl TraceSink {
+    /// A sink that hands each record to `f`.
+    pub fn callback(f: impl FnMut(&TraceRecord) + 'static) -> TraceSink {
+        TraceSink::Callback(Rc::new(RefCell::new(f)))
+    }
+
+    /// The sink `EDGELOOP_TRACE` asks for: `Off` if it is unset or empty
+    /// (or says `off`), or — after one line on stderr — if it is not
+    /// understood. A path gets the pid and `runtime`'s number put before its
+    /// extension, since a variable may be seen by many runtimes and processes.
+    pub(crate) fn from_env(runtime: RuntimeId) -> TraceSink {
+        let Some(value) = std::env::var_os(ENV_VAR) else {
+            return TraceSink::Off;
+        };
+        let Some(value) = value.to_str() else {
+            eprintln!("edgeloop: {ENV_VAR} is not valid UTF-8; running without a trace");
+            return TraceSink::Off;
+        };
+        match value {
+            "" | "off" | "0" => TraceSink::Off,
+            "stderr" => TraceSink::Stderr,
+            path if path.contains('/') || path.ends_with(".json") => {
+                TraceSink::File(per_runtime_path(Path::new(path), runtime))
+            }
+            other => {
+                eprintln!(
+                    "edgeloop: {ENV_VAR}={other:?} is not understood (expected `stderr`, `off`, \
+                     or a path ending in .json); running without a trace"
+                );
+                TraceSink::Off
+            }
+        }
+    }
+}
+
+impl fmt::Debug for TraceSink {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TraceSink::Off => f.write_str("Off"),
+            TraceSink::Stderr => f.write_str("Stderr"),
+            TraceSink::File(path) => f.debug_tuple("File").field(path).finish(),
+            TraceSink::Callback(_) => f.write_str("Callback(..)"),
+        }
+    }
+}
+
+/// `dir/trace.json` → `dir/trace.<pid>.<runtime>.json`.
+fn per_runtime_path(path: &Path, runtime: RuntimeId) -> PathBuf {
+    let stem = path
+        .file_stem()
+        .map_or_else(|| "trace".into(), |s| s.to_string_lossy().into_owned());
+    let ext = path
+        .extension()
+        .map_or_else(|| "json".into(), |e| e.to_string_lossy().into_owned());
+    let name = format!("{stem}.{}.{}.{ext}", std::process::id(), runtime.get());
+    path.with_file_name(name)
+}
+
+/// Where records go, once opened.
+enum Output {
+    Text(TextSink),
+    Chrome(ChromeSink),
+    Callback(Callback),
+    /// The sink failed; records are only counted.
+    Failed,
+}
+
+/// A runtime's recorder, shared by its scheduler, driver and timers.
+pub(crate) struct Tracer {
+    runtime: RuntimeId,
+    start: Instant,
+    pending: RefCell<Vec<TraceRecord>>,
+    output: RefCell<Output>,
+    /// Who is waking tasks right now (set by the seam doing it).
+    cause: Cell<WakeCause>,
+    /// Records the sink could not take.
+    dropped: Cell<u64>,
+}
+
+impl Tracer {
+    /// Opens `sink` for `runtime`; `None` if it is off or cannot be opened
+    /// (which has been said on stderr).
+    pub(crate) fn open(sink: TraceSink, runtime: RuntimeId) -> Option<Rc<Tracer>> {
+        let output = match sink {
+            TraceSink::Off => return None,
+            TraceSink::Stderr => Output::Text(TextSink::default()),
+            TraceSink::Callback(f) => Output::Callback(f),
+            TraceSink::File(path) => {
+                match File::create(&path).and_then(|file| ChromeSink::create(file, runtime.get())) {
+                    Ok(sink) => Output::Chrome(sink),
+                    Err(err) => {
+                        eprintln!(
+                            "edgeloop: cannot write the trace to {}: {err}; running without a trace",
+                            path.display()
+                        );
+                        return None;
+                    }
+                }
+            }
+        };
+        Some(Rc::new(Tracer {
+            runtime,
+            start: Instant::now(),
+            pending: RefCell::new(Vec::with_capacity(256)),
+            output: RefCell::new(output),
+            cause: Cell::new(WakeCause::Other),
+            dropped: Cell::new(0),
+        }))
+    }
+
+    /// Records `event`, now. Past [`MAX_PENDING`] records between two
+    /// safe points (a poll that arms a million timers) the rest are counted,
+    /// not kept.
+    pub(crate) fn record(&self, event: TraceEvent) {
+        let at = self.start.elapsed();
+        let mut pending = self.pending.borrow_mut();
+        if pending.len() < MAX_PENDING {
+            pending.push(TraceRecord { at, event });
+        } else {
+            self.dropped.set(self.dropped.get() + 1);
+        }
+    }
+
+    /// Sets who is waking tasks from now on; returns who was.
+    pub(crate) fn set_cause(&self, cause: WakeCause) -> WakeCause {
+        self.cause.replace(cause)
+    }
+
+    /// Who is waking tasks right now.
+    pub(crate) fn cause(&self) -> WakeCause {
+        self.cause.get()
+    }
+
+    /// Hands what was recorded to the sink. Called at safe points only:
+    /// never while the runtime holds a borrow a sink could run into.
+    pub(crate) fn flush(&self) {
+        let mut records = std::mem::take(&mut *self.pending.borrow_mut());
+        if records.is_empty() {
+            *self.pending.borrow_mut() = records;
+            return;
+        }
+        let mut output = self.output.borrow_mut();
+        let res = match &mut *output {
+            Output::Text(sink) => sink.write(self.runtime.get(), &records),
+            Output::Chrome(sink) => sink.write(&records),
+            Output::Callback(f) => {
+                // A callback that records (say, it spawns) pushes into
+                // `pending`, which is free: the batch was taken out. One
+                // that panics is dropped from then on, like a failed file.
+                let delivered = catch_unwind(AssertUnwindSafe(|| {
+                    let mut f = f.borrow_mut();
+                    for record in &records {
+                        f(record);
+                    }
+                }));
+                delivered.map_err(|_| io::Error::other("the trace callback panicked"))
+            }
+            Output::Failed => {
+                self.dropped.set(self.dropped.get() + records.len() as u64);
+                Ok(())
+            }
+        };
+        if let Err(err) = res {
+            eprintln!(
+                "edgeloop: the trace of runtime #{} stopped: {err}; its records are counted from now on",
+                self.runtime.get()
+            );
+            self.dropped.set(self.dropped.get() + records.len() as u64);
+            *output = Output::Failed;
+        }
+        drop(output);
+        records.clear();
+        // Keep the allocation, unless the callback recorded meanwhile, or a
+        // burst made it large: it is not to pin memory after the burst.
+        records.shrink_to(KEPT_CAPACITY);
+        let mut pending = self.pending.borrow_mut();
+        if pending.is_empty() {
+            *pending = records;
+        }
+    }
+
+    /// Writes out buffered file output (at each driver turn, so a killed
+    /// run loses little).
+    pub(crate) fn sync(&self) {
+        if let Output::Chrome(sink) = &mut *self.output.borrow_mut() {
+            let _ = sink.flush();
+        }
+    }
+
+    /// The runtime is going away: the last records, the count of the lost
+    /// ones, and the end of the file.
+    pub(crate) fn close(&self) {
+        if self.dropped.get() > 0 {
+            self.record(TraceEvent::Dropped {
+                records: self.dropped.get(),
+            });
+        }
+        self.flush();
+        if let Output::Chrome(sink) = &mut *self.output.borrow_mut() {
+            if let Err(err) = sink.finish() {
+                eprintln!("edgeloop: could not finish the trace file: {err}");
+            }
+        }
+    }
+}
+
+impl fmt::Debug for Tracer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Tracer")
+            .field("runtime", &self.runtime)
+            .finish_non_exhaustive()
+    }
+}
