@@ -311,3 +311,135 @@ fn a_bad_edgeloop_trace_says_so_once_and_runs_untraced() {
         }
     });
 }
+
+/// The lost-wake detector: a future that returns `Pending` and drops its
+/// waker leaves its task unwakeable, which is reported once (naming the
+/// task) and counted; a task whose waker another thread holds, and uses
+/// later, is never reported.
+#[test]
+fn a_task_left_without_a_waker_is_reported_and_one_woken_later_is_not() {
+    watchdog(|| {
+        let (rt, log) = traced_runtime();
+        let (lost, woken_later) = rt.block_on(async {
+            let lost = edgeloop::task::Builder::new()
+                .name("forgets its waker")
+                .spawn(poll_fn(|_cx| Poll::<()>::Pending))
+                .unwrap();
+            let slot: Arc<Mutex<Option<Waker>>> = Arc::default();
+            let done = Arc::new(Mutex::new(false));
+            let later = edgeloop::spawn({
+                let (slot, done) = (slot.clone(), done.clone());
+                poll_fn(move |cx| {
+                    if *done.lock().unwrap() {
+                        return Poll::Ready(());
+                    }
+                    *slot.lock().unwrap() = Some(cx.waker().clone());
+                    Poll::Pending
+                })
+            });
+            let ids = (lost.id(), later.id());
+            // Parks for a while (the detector looks when the runtime parks),
+            // then the thread wakes the second task.
+            let thread = std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_millis(60));
+                *done.lock().unwrap() = true;
+                slot.lock().unwrap().take().unwrap().wake();
+            });
+            for _ in 0..4 {
+                edgeloop::time::sleep(Duration::from_millis(15)).await;
+            }
+            later.await.unwrap();
+            thread.join().unwrap();
+            assert_eq!(edgeloop::runtime::metrics().lost_wakes, 1);
+            drop(lost);
+            ids
+        });
+        let log = log.borrow();
+        let reports: Vec<_> = log
+            .iter()
+            .filter_map(|r| match &r.event {
+                TraceEvent::LostWake { task, name, .. } => Some((*task, name.clone())),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(reports.len(), 1, "reported once: {reports:?}");
+        assert_eq!(reports[0].0, lost);
+        assert_eq!(reports[0].1.as_deref(), Some("forgets its waker"));
+        assert!(reports.iter().all(|(task, _)| *task != woken_later));
+    });
+}
+
+/// The flight recorder keeps exactly the last n records: after a run that
+/// made many more, a dump writes n.
+#[test]
+fn the_flight_recorder_keeps_exactly_the_last_records() {
+    const KEPT: usize = 16;
+    watchdog(|| {
+        let rt = edgeloop::Builder::new()
+            .trace(TraceSink::Off)
+            .flight_recorder(KEPT)
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            for _ in 0..50 {
+                edgeloop::spawn(edgeloop::yield_now()).await.unwrap();
+            }
+        });
+        assert_eq!(rt.dump_trace().unwrap(), KEPT);
+        let plain = edgeloop::Builder::new()
+            .trace(TraceSink::Off)
+            .build()
+            .unwrap();
+        assert_eq!(
+            plain.dump_trace().unwrap(),
+            0,
+            "no recorder, nothing to dump"
+        );
+    });
+}
+
+/// A task that panics makes the flight recorder write what led up to it,
+/// the panic's own record last. Checked on the stderr of a child process.
+#[test]
+fn the_flight_recorder_is_dumped_when_a_task_panics() {
+    const NAME: &str = "the_flight_recorder_is_dumped_when_a_task_panics";
+    const KEPT: usize = 8;
+    if util::is_child_for(NAME) {
+        let rt = edgeloop::Builder::new()
+            .trace(TraceSink::Off)
+            .flight_recorder(KEPT)
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let task = edgeloop::task::Builder::new()
+                .name("doomed")
+                .spawn(async {
+                    edgeloop::yield_now().await;
+                    panic!("on purpose");
+                })
+                .unwrap();
+            assert!(task.await.unwrap_err().is_panic());
+        });
+        return;
+    }
+    watchdog(|| {
+        let out = Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", NAME, "--nocapture", "--test-threads=1"])
+            .env(util::CHILD_TEST_VAR, NAME)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{stderr}");
+        let dump: Vec<&str> = stderr
+            .lines()
+            .skip_while(|l| !l.contains("flight recorder of runtime"))
+            .skip(1)
+            .filter(|l| l.starts_with("edgeloop#"))
+            .collect();
+        assert!(!dump.is_empty() && dump.len() <= KEPT, "{stderr}");
+        assert!(
+            dump.last().unwrap().contains("panicked"),
+            "the dump ends with the panic: {stderr}"
+        );
+    });
+}

@@ -26,12 +26,12 @@ mod context;
 mod coop;
 mod driver;
 mod park;
-mod runtime;
 mod scheduler;
 mod sys;
 mod util;
 
 pub mod io;
+pub mod runtime;
 pub mod task;
 pub mod time;
 pub mod trace;

@@ -1,4 +1,4 @@
-//! `Runtime`, `Builder` and the free `block_on`.
+//! `Runtime`, `Builder`, the free `block_on` and `metrics`.
 
 use std::fmt;
 use std::future::Future;
@@ -61,6 +61,13 @@ impl Runtime {
         self.core.spawn(future)
     }
 
+    /// Writes the flight recorder's records (see
+    /// [`Builder::flight_recorder`]) to stderr, oldest first, and returns
+    /// how many; 0 if the runtime has no flight recorder.
+    pub fn dump_trace(&self) -> io::Result<usize> {
+        self.core.dump_trace()
+    }
+
     /// What the runtime holds right now, and counters of what it has done
     /// since it was made.
     ///
@@ -95,7 +102,8 @@ impl fmt::Debug for Runtime {
 ///
 /// The counters cost one non-atomic increment each where they are counted
 /// (on the runtime thread), except `unpark_writes`, which is counted only on
-/// the slow path that already makes a syscall.
+/// the slow path that already makes a syscall. What needs a clock read per
+/// poll, or a look at every task, is kept only while tracing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct RuntimeMetrics {
@@ -151,6 +159,71 @@ pub struct RuntimeMetrics {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub waker_panics: u64,
+    /// Tasks spawned so far.
+    pub tasks_spawned: u64,
+    /// Wakes made by epoll events (waiters of a ready direction).
+    pub wakes_from_io: u64,
+    /// Wakes made by timers whose deadline passed.
+    pub wakes_from_timers: u64,
+    /// Wakes deferred until after a driver check: `yield_now`, and tasks
+    /// whose I/O budget ran out.
+    pub wakes_deferred: u64,
+    /// Tasks woken from other threads (taken from the cross-thread queue).
+    pub wakes_from_other_threads: u64,
+    /// The most events one `epoll_wait` returned.
+    pub max_events_per_turn: u64,
+    /// Readiness forgotten after a short read or write (the `EAGAIN` it
+    /// saved, see `AsyncFd::clear_readiness`).
+    pub short_transfer_clears: u64,
+    /// Events dropped because their token named a closed fd's slot.
+    pub stale_events: u64,
+    /// I/O operations refused because their task's budget was spent.
+    pub budget_exhaustions: u64,
+    /// Timers armed so far (a `reset` counts again).
+    pub timers_armed: u64,
+    /// Timers fired.
+    pub timers_fired: u64,
+    /// Timers disarmed before they fired.
+    pub timers_cancelled: u64,
+    /// The longest the run queue has been.
+    pub max_run_queue: u64,
+    /// Tasks found `Pending` with no waker left anywhere (nobody can ever
+    /// wake them); looked for only while tracing (see [`crate::trace`]).
+    pub lost_wakes: u64,
+    /// The longest single poll of a task or `block_on` future; measured
+    /// only while tracing (it takes a clock read per poll).
+    pub longest_poll: Option<Duration>,
+}
+
+impl RuntimeMetrics {
+    /// Events per `epoll_wait`, on average.
+    pub fn events_per_turn(&self) -> f64 {
+        if self.driver_turns == 0 {
+            0.0
+        } else {
+            self.io_events as f64 / self.driver_turns as f64
+        }
+    }
+}
+
+/// The metrics of the runtime running on this thread, from any code it
+/// runs: a task, a `block_on` future (the free [`block_on`]'s too), a
+/// destructor, a trace callback.
+///
+/// # Panics
+/// Outside an edgeloop runtime.
+///
+/// ```
+/// edgeloop::block_on(async {
+///     edgeloop::spawn(async {}).await.unwrap();
+///     let m = edgeloop::runtime::metrics();
+///     assert_eq!(m.tasks_spawned, 1);
+///     assert_eq!(m.live_tasks, 0);
+/// });
+/// ```
+#[track_caller]
+pub fn metrics() -> RuntimeMetrics {
+    crate::context::expect_core("edgeloop::runtime::metrics", |core| core.metrics())
 }
 
 /// Runs `future` to completion on a new runtime on this thread.
@@ -195,9 +268,28 @@ impl Builder {
                 io_budget: Budget::IO_OPERATIONS,
                 max_events: DEFAULT_MAX_EVENTS,
                 timer_slack: Some(DEFAULT_TIMER_SLACK),
+                flight_recorder: None,
             },
             trace: None,
         }
+    }
+
+    /// Keeps the last `records` trace records in memory (a flight
+    /// recorder), to be written to stderr when a task panics or when asked
+    /// ([`Runtime::dump_trace`], [`crate::trace::dump`]): for the "my server
+    /// hung, what was it doing?" case, at the cost of tracing (records are
+    /// made) but not of writing them anywhere. Works with or without a sink.
+    /// Also switches the lost-wake detector on (see [`crate::trace`]).
+    ///
+    /// ```
+    /// let rt = edgeloop::Builder::new().flight_recorder(64).build()?;
+    /// rt.block_on(async { edgeloop::yield_now().await });
+    /// assert!(rt.dump_trace()? > 0, "the last records went to stderr");
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn flight_recorder(&mut self, records: usize) -> &mut Builder {
+        self.config.flight_recorder = Some(records);
+        self
     }
 
     /// Where the runtime's trace goes (see [`crate::trace`]); wins over the

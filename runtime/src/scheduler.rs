@@ -14,7 +14,7 @@
 //!    yielding task runs again only after I/O has been looked at).
 
 use std::cell::{Cell, RefCell};
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 use std::future::Future;
 use std::io;
 use std::pin::pin;
@@ -32,7 +32,7 @@ use crate::runtime::RuntimeMetrics;
 use crate::sys;
 use crate::task::{self, JoinHandle, TaskRef};
 use crate::time::Timers;
-use crate::trace::{TraceEvent, TraceSink, Tracer, WakeCause};
+use crate::trace::{TaskOutcome, TraceEvent, TraceSink, Tracer, WakeCause};
 use crate::util::{drop_wakers, wake_all};
 
 /// Tunables, set through [`crate::Builder`].
@@ -43,6 +43,8 @@ pub(crate) struct Config {
     pub(crate) max_events: usize,
     /// The thread's timer slack while `block_on` runs (`None`: leave it).
     pub(crate) timer_slack: Option<Duration>,
+    /// Records the flight recorder keeps (`None`: no recorder).
+    pub(crate) flight_recorder: Option<usize>,
 }
 
 /// The runtime-thread half of a runtime.
@@ -76,13 +78,18 @@ pub(crate) struct Core {
     unparked: Cell<bool>,
     /// The running `block_on` future's id (for the trace's wakes).
     main_task: Cell<Option<task::Id>>,
+    /// Counters for the metrics that live here.
+    counts: CoreCounts,
+    /// The lost-wake detector's state (tracing only).
+    lost: RefCell<LostWakes>,
     config: Config,
 }
 
 impl Core {
     pub(crate) fn new(config: Config, trace: Option<TraceSink>) -> io::Result<Core> {
         let id = RuntimeId::next();
-        let trace = Tracer::open(trace.unwrap_or_else(|| TraceSink::from_env(id)), id);
+        let sink = trace.unwrap_or_else(|| TraceSink::from_env(id));
+        let trace = Tracer::open(sink, config.flight_recorder, id);
         let shared = Arc::new(Shared::new(id, trace.is_some())?);
         let driver = shared
             .with_unpark_fd(|fd| Driver::new(fd, config.max_events, id, trace.clone()))
@@ -104,6 +111,8 @@ impl Core {
             trace,
             unparked: Cell::new(false),
             main_task: Cell::new(None),
+            counts: CoreCounts::default(),
+            lost: RefCell::default(),
             config,
         })
     }
@@ -121,6 +130,7 @@ impl Core {
     where
         F: Future + 'static,
     {
+        bump(&self.counts.spawned, 1);
         let ptr = TaskRef::allocate(future, self.shared.clone(), 3);
         // SAFETY: `allocate` counted three references: one for the owned
         // list, one for the run queue, one for the join handle.
@@ -191,6 +201,9 @@ impl Core {
     fn run_tasks(&self) {
         {
             let mut local = self.local.borrow_mut();
+            // The run queue is at its longest here, before a batch runs.
+            let longest = &self.counts.max_run_queue;
+            longest.set(longest.get().max(local.len() as u64));
             while let Some(task) = self.shared.remote.pop() {
                 if let Some(trace) = &self.trace {
                     trace.record(TraceEvent::Wake {
@@ -201,6 +214,7 @@ impl Core {
                     });
                 }
                 local.push_back(task);
+                bump(&self.counts.remote_wakes, 1);
             }
         }
         while self.since_driver.get() < self.config.event_interval {
@@ -211,15 +225,14 @@ impl Core {
             let budget = Budget::initial(self.config.io_budget);
             self.polls.set(self.polls.get().wrapping_add(1));
             let id = task.header().id;
-            let current = self.enter_task(id);
-            let started = self.trace_poll_start(id);
-            let outcome = coop::with_budget(budget, self.id, || task.run());
-            self.trace_poll_end(id, started, outcome.is_some());
-            if let (Some(trace), Some(outcome)) = (&self.trace, outcome) {
-                trace.record(TraceEvent::TaskDone { task: id, outcome });
-                trace.flush();
-            }
-            drop(current);
+            // `run` cannot unwind (see `task::raw`), so no guard is needed
+            // to put the current task back.
+            self.current.set(Some(id));
+            let outcome = match &self.trace {
+                None => coop::with_budget(budget, self.id, || task.run()),
+                Some(trace) => self.run_traced(trace, &task, budget),
+            };
+            self.current.set(None);
             if outcome.is_some() {
                 let owned = self.owned.borrow_mut().remove(&task);
                 drop(owned);
@@ -248,6 +261,9 @@ impl Core {
         let park = timeout != Some(Duration::ZERO) && self.shared.prepare_park();
         if park {
             self.parks.set(self.parks.get().wrapping_add(1));
+            if let Some(trace) = &self.trace {
+                self.find_lost_wakes(trace);
+            }
         }
         let timeout = if park { timeout } else { Some(Duration::ZERO) };
         let wait_started = self.trace.as_ref().map(|trace| {
@@ -275,6 +291,7 @@ impl Core {
         }
         self.timers.fire(Instant::now());
         let mut deferred = std::mem::take(&mut *self.deferred.borrow_mut());
+        bump(&self.counts.deferred_wakes, deferred.len() as u64);
         let cause = self
             .trace
             .as_ref()
@@ -290,6 +307,14 @@ impl Core {
         let mut now = self.deferred.borrow_mut();
         if now.is_empty() {
             *now = deferred;
+        }
+    }
+
+    /// Writes the flight recorder's records to stderr; how many.
+    pub(crate) fn dump_trace(&self) -> io::Result<usize> {
+        match &self.trace {
+            Some(trace) => trace.dump(),
+            None => Ok(0),
         }
     }
 
@@ -337,7 +362,66 @@ impl Core {
             would_block: driver.would_block.get(),
             unpark_writes: self.shared.unpark_writes.load(Relaxed),
             waker_panics: self.waker_panics.get(),
+            tasks_spawned: self.counts.spawned.get(),
+            wakes_from_io: driver.wakes.get(),
+            wakes_from_timers: self.timers.counts.fired.get(),
+            wakes_deferred: self.counts.deferred_wakes.get(),
+            wakes_from_other_threads: self.counts.remote_wakes.get(),
+            max_events_per_turn: driver.max_events.get(),
+            short_transfer_clears: driver.short_transfer_clears.get(),
+            stale_events: driver.stale_events.get(),
+            budget_exhaustions: driver.budget_exhaustions.get(),
+            timers_armed: self.timers.counts.armed.get(),
+            timers_fired: self.timers.counts.fired.get(),
+            timers_cancelled: self.timers.counts.cancelled.get(),
+            max_run_queue: self.counts.max_run_queue.get(),
+            lost_wakes: self.counts.lost_wakes.get(),
+            longest_poll: self.counts.longest_poll.get(),
         }
+    }
+
+    /// The lost-wake detector: with nothing left to run, looks for tasks
+    /// that are `Pending`, not queued, and whose only references are the
+    /// owned list's and (if it lives) the `JoinHandle`'s — no waker of them
+    /// exists anywhere, so nothing can ever queue them again. Each is
+    /// reported once. Runs only while tracing, and at most every
+    /// [`LOST_WAKE_SCAN_INTERVAL`], since it looks at every task.
+    #[cold]
+    fn find_lost_wakes(&self, trace: &Tracer) {
+        let mut lost = self.lost.borrow_mut();
+        let now = Instant::now();
+        if lost
+            .last_scan
+            .is_some_and(|at| now - at < LOST_WAKE_SCAN_INTERVAL)
+        {
+            return;
+        }
+        lost.last_scan = Some(now);
+        let owned = self.owned.borrow();
+        for task in owned.slots.iter().flatten() {
+            let header = task.header();
+            if task.is_unwakeable() && lost.reported.insert(header.id) {
+                bump(&self.counts.lost_wakes, 1);
+                trace.lost_wake(header.id);
+            }
+        }
+        // Tasks that finished since: forget them.
+        lost.reported
+            .retain(|id| owned.slots.iter().flatten().any(|t| t.header().id == *id));
+    }
+
+    /// One task poll while tracing: its start and end, and how it ended.
+    #[cold]
+    fn run_traced(&self, trace: &Tracer, task: &TaskRef, budget: Budget) -> Option<TaskOutcome> {
+        let id = task.header().id;
+        let started = self.trace_poll_start(id);
+        let outcome = coop::with_budget(budget, self.id, || task.run());
+        self.trace_poll_end(id, started, outcome.is_some());
+        if let Some(outcome) = outcome {
+            trace.record(TraceEvent::TaskDone { task: id, outcome });
+            trace.flush();
+        }
+        outcome
     }
 
     /// Records the start of `id`'s poll, if tracing: its wakes are its own.
@@ -354,11 +438,14 @@ impl Core {
         let (Some(trace), Some(started)) = (&self.trace, started) else {
             return;
         };
+        let took = started.elapsed();
         trace.record(TraceEvent::PollEnd {
             task: id,
             ready,
-            took: started.elapsed(),
+            took,
         });
+        let longest = &self.counts.longest_poll;
+        longest.set(Some(longest.get().map_or(took, |l| l.max(took))));
         trace.set_cause(WakeCause::Other);
         trace.flush();
     }
@@ -424,6 +511,32 @@ impl Core {
             task.shutdown();
         }
     }
+}
+
+/// The shortest time between two lost-wake scans.
+const LOST_WAKE_SCAN_INTERVAL: Duration = Duration::from_millis(10);
+
+/// What the lost-wake detector remembers.
+#[derive(Debug, Default)]
+struct LostWakes {
+    last_scan: Option<Instant>,
+    /// Tasks already reported (each is reported once).
+    reported: HashSet<task::Id>,
+}
+
+/// Counters kept by the scheduler (runtime thread only).
+#[derive(Debug, Default)]
+struct CoreCounts {
+    spawned: Cell<u64>,
+    remote_wakes: Cell<u64>,
+    deferred_wakes: Cell<u64>,
+    max_run_queue: Cell<u64>,
+    lost_wakes: Cell<u64>,
+    longest_poll: Cell<Option<Duration>>,
+}
+
+fn bump(counter: &Cell<u64>, by: u64) {
+    counter.set(counter.get().wrapping_add(by));
 }
 
 /// Puts back the task that was current before [`Core::enter_task`].

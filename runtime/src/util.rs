@@ -19,11 +19,14 @@ pub(crate) fn wake_caught(waker: Waker) {
     }
 }
 
-/// Wakes and empties `wakers` (keeping the allocation), each through
-/// [`wake_caught`]: one waker's panic leaves no other asleep.
+/// Wakes and empties `wakers` (keeping the allocation), catching panics as
+/// [`wake_caught`] does: one waker's panic leaves no other asleep. One
+/// `catch_unwind` serves the whole batch; after a panic it resumes with the
+/// next waker (the panicking one was consumed by its `wake`).
 pub(crate) fn wake_all(wakers: &mut Vec<Waker>) {
-    for waker in wakers.drain(..) {
-        wake_caught(waker);
+    let mut rest = wakers.drain(..);
+    while catch_unwind(AssertUnwindSafe(|| rest.by_ref().for_each(Waker::wake))).is_err() {
+        note_waker_panic();
     }
 }
 

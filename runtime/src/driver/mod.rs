@@ -102,6 +102,16 @@ pub(crate) struct DriverCounters {
     pub(crate) io_events: Cell<u64>,
     /// Operations that hit `EAGAIN` and cleared readiness.
     pub(crate) would_block: Cell<u64>,
+    /// Wakers woken by events.
+    pub(crate) wakes: Cell<u64>,
+    /// The most events one turn delivered.
+    pub(crate) max_events: Cell<u64>,
+    /// Readiness cleared after a short transfer.
+    pub(crate) short_transfer_clears: Cell<u64>,
+    /// Events for a former tenant of a slot, dropped.
+    pub(crate) stale_events: Cell<u64>,
+    /// Operations refused because the task's budget was spent.
+    pub(crate) budget_exhaustions: Cell<u64>,
 }
 
 fn bump(counter: &Cell<u64>, by: u64) {
@@ -306,6 +316,7 @@ impl Driver {
 
     /// Forgets readiness in `interest`'s direction after a short transfer.
     pub(crate) fn clear_drained(&self, token: Token, interest: Interest) {
+        bump(&self.counters.short_transfer_clears, 1);
         if let Some(io) = self.slab.borrow_mut().get_mut(token) {
             io.clear_drained(interest);
             if let Some(trace) = &self.trace {
@@ -365,6 +376,7 @@ impl Driver {
                         }
                     }
                     None => {
+                        bump(&self.counters.stale_events, 1);
                         if let Some(trace) = &self.trace {
                             trace.record(TraceEvent::StaleEvent {
                                 token: token.traced(),
@@ -377,6 +389,9 @@ impl Driver {
         drop(events);
         bump(&self.counters.turns, 1);
         bump(&self.counters.io_events, turn.io_events as u64);
+        bump(&self.counters.wakes, woken.len() as u64);
+        let max = &self.counters.max_events;
+        max.set(max.get().max(turn.io_events as u64));
         match &self.trace {
             None => wake_all(&mut woken),
             Some(trace) => self.wake_traced(trace, &mut woken),
@@ -397,6 +412,11 @@ impl Driver {
         let mut causes = causes;
         causes.clear();
         *self.woken_by.borrow_mut() = causes;
+    }
+
+    /// Counts an operation refused for a spent budget.
+    pub(crate) fn note_budget_spent(&self) {
+        bump(&self.counters.budget_exhaustions, 1);
     }
 
     /// Counts an operation that hit `EAGAIN` on `token`.

@@ -100,7 +100,9 @@ impl Waiters {
 
     /// Moves every waiter into `woken` and starts a new generation.
     pub(crate) fn drain_into(&mut self, woken: &mut Vec<Waker>) {
-        woken.extend(self.polled.take());
+        if let Some(waker) = self.polled.take() {
+            woken.push(waker);
+        }
         if !self.keyed.is_empty() {
             woken.extend(self.keyed.drain(..).flatten());
             self.free.clear();

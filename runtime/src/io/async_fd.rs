@@ -244,7 +244,10 @@ impl<T: AsRawFd> AsyncFd<T> {
                 .poll_ready(self.token, interest, cx, how.reborrow()))?;
             match coop::spend(cx, self.driver.owner()) {
                 Spend::Go => {}
-                Spend::Spent => return Poll::Pending,
+                Spend::Spent => {
+                    self.driver.note_budget_spent();
+                    return Poll::Pending;
+                }
                 Spend::Foreign => return Poll::Ready(Err(self.driver.wrong_runtime())),
             }
             match op(self.get_ref()) {

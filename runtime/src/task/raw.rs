@@ -40,7 +40,7 @@ use std::task::{Context, Poll, Waker};
 
 use super::id::Id;
 use super::join::JoinError;
-use super::state::{State, CANCELLED, COMPLETE, JOIN_INTEREST};
+use super::state::{State, CANCELLED, COMPLETE, JOIN_INTEREST, SCHEDULED};
 use super::waker::waker_ref;
 use crate::park::Shared;
 use crate::trace::TaskOutcome;
@@ -164,6 +164,17 @@ impl TaskRef {
     pub(crate) unsafe fn try_read_output(&self, dst: *mut (), waker: &Waker) {
         // SAFETY: the caller upholds the thread and type requirements.
         unsafe { (self.header().vtable.try_read_output)(self.0, dst, waker) }
+    }
+
+    /// True if the task is unfinished, not queued, and no waker of it exists:
+    /// its only references are this one (the owned list's, which the caller
+    /// holds) and the `JoinHandle`'s, if that lives. Nothing can queue it
+    /// again. (A waker being woken or cloned on another thread right now
+    /// holds a reference, so it is seen.)
+    pub(crate) fn is_unwakeable(&self) -> bool {
+        let state = self.header().state.load();
+        let handle = usize::from(state.has(JOIN_INTEREST));
+        !state.has(COMPLETE) && !state.has(SCHEDULED) && state.refs() == 1 + handle
     }
 
     /// Called when the `JoinHandle` goes away: no one will read the output.

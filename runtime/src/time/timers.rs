@@ -32,6 +32,20 @@ pub(crate) struct Timers {
     closed: Cell<bool>,
     /// The runtime's trace recorder, if tracing is on.
     trace: Option<Rc<Tracer>>,
+    /// Timers armed, fired and cancelled so far (for the metrics).
+    pub(crate) counts: TimerCounts,
+}
+
+/// What the timers have done (runtime thread only).
+#[derive(Debug, Default)]
+pub(crate) struct TimerCounts {
+    pub(crate) armed: Cell<u64>,
+    pub(crate) fired: Cell<u64>,
+    pub(crate) cancelled: Cell<u64>,
+}
+
+fn bump(counter: &Cell<u64>, by: u64) {
+    counter.set(counter.get().wrapping_add(by));
 }
 
 impl Timers {
@@ -43,6 +57,7 @@ impl Timers {
             owner,
             closed: Cell::new(false),
             trace,
+            counts: TimerCounts::default(),
         }
     }
 
@@ -66,6 +81,7 @@ impl Timers {
         self.next_seq.set(seq + 1);
         let key = TimerKey { deadline, seq };
         self.armed.borrow_mut().insert(key, waker.clone());
+        bump(&self.counts.armed, 1);
         self.trace_deadline(deadline, |deadline_in| TraceEvent::TimerArmed {
             deadline_in,
         });
@@ -97,6 +113,7 @@ impl Timers {
         self.next_seq.set(seq + 1);
         let key = TimerKey { deadline, seq };
         self.armed.borrow_mut().insert(key, waker);
+        bump(&self.counts.armed, 1);
         self.trace_deadline(deadline, |deadline_in| TraceEvent::TimerReset {
             deadline_in,
         });
@@ -106,6 +123,9 @@ impl Timers {
     /// Disarms a timer (a no-op if it already fired).
     pub(crate) fn cancel(&self, key: TimerKey) {
         let removed = self.armed.borrow_mut().remove(&key);
+        if removed.is_some() {
+            bump(&self.counts.cancelled, 1);
+        }
         if let (Some(trace), Some(_)) = (&self.trace, &removed) {
             trace.record(TraceEvent::TimerCancelled);
         }
@@ -133,6 +153,7 @@ impl Timers {
             }
         }
         let fired = due.len();
+        bump(&self.counts.fired, fired as u64);
         match &self.trace {
             Some(trace) if fired > 0 => {
                 trace.record(TraceEvent::TimersFired { count: fired });

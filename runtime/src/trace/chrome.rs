@@ -190,6 +190,10 @@ impl ChromeSink {
                 self.mark(self.here(), &name, ts)?;
             }
             TraceEvent::TimerCancelled => self.mark(self.here(), "timer cancelled", ts)?,
+            TraceEvent::LostWake { task, .. } => {
+                let name = "LOST WAKE: Pending with no waker left";
+                self.mark(task.as_u64(), name, ts)?;
+            }
             TraceEvent::Dropped { records } => {
                 self.mark(DRIVER, &format!("{records} records lost"), ts)?;
             }

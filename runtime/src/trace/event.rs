@@ -158,6 +158,17 @@ pub enum TraceEvent {
         /// How many.
         count: usize,
     },
+    /// A task is `Pending`, not queued, and no waker of it is left anywhere:
+    /// nothing can ever wake it (a `JoinHandle` could still abort it). The
+    /// classic bug: a future returned `Pending` without arranging a wake.
+    LostWake {
+        /// The task.
+        task: Id,
+        /// Its name, if it has one.
+        name: Option<Arc<str>>,
+        /// When its last poll ended (time since the runtime was built).
+        last_poll: Option<Duration>,
+    },
     /// Records lost because the sink failed (say, a full disk).
     Dropped {
         /// How many.

@@ -26,6 +26,20 @@
 //! the runtime's internal borrows: a callback may call `spawn` or read the
 //! metrics. Off, tracing costs one well-predicted branch at each seam.
 //!
+//! **The lost-wake detector.** While tracing (or with a flight recorder),
+//! each time the runtime is about to park — at most every 10 ms — it looks
+//! for tasks that are `Pending`, not queued, and of which no waker is left
+//! anywhere: nothing can ever run them again, the classic bug of a future
+//! that returns `Pending` without arranging a wake. Each is reported once,
+//! as a [`TraceEvent::LostWake`] record naming the task, and counted in
+//! [`RuntimeMetrics::lost_wakes`](crate::RuntimeMetrics::lost_wakes). A task
+//! awaiting `std::future::pending()` is such a task, by design.
+//!
+//! **The flight recorder** ([`Builder::flight_recorder`](crate::Builder::flight_recorder))
+//! keeps the last records in memory, with or without a sink, and writes
+//! them to stderr when a task panics, or when asked ([`dump`],
+//! [`Runtime::dump_trace`](crate::Runtime::dump_trace)).
+//!
 //! A bad `EDGELOOP_TRACE` (an unknown word, a path that cannot be created)
 //! gives one line on stderr and the program runs untraced; a sink that
 //! fails later (a full disk) says so once, and the records it could not
@@ -36,19 +50,34 @@ mod event;
 mod text;
 
 use std::cell::{Cell, RefCell};
+use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::fs::File;
 use std::io;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
+use std::sync::Arc;
+use std::time::Duration;
 use std::time::Instant;
 
 pub use event::{ClearCause, TaskOutcome, TraceEvent, TraceRecord, TraceToken, WakeCause};
 
 use crate::coop::RuntimeId;
+use crate::task::Id;
 use chrome::ChromeSink;
 use text::TextSink;
+
+/// Writes the flight recorder's records of the runtime running on this
+/// thread to stderr (see [`Builder::flight_recorder`](crate::Builder::flight_recorder))
+/// and returns how many; 0 without a flight recorder.
+///
+/// # Panics
+/// Outside an edgeloop runtime.
+#[track_caller]
+pub fn dump() -> io::Result<usize> {
+    crate::context::expect_core("edgeloop::trace::dump", |core| core.dump_trace())
+}
 
 /// The environment variable read when a runtime is built.
 pub const ENV_VAR: &str = "EDGELOOP_TRACE";
@@ -157,6 +186,8 @@ fn per_runtime_path(path: &Path, runtime: RuntimeId) -> PathBuf {
 
 /// Where records go, once opened.
 enum Output {
+    /// Nowhere but the flight recorder's ring.
+    Nothing,
     Text(TextSink),
     Chrome(ChromeSink),
     Callback(Callback),
@@ -174,13 +205,46 @@ pub(crate) struct Tracer {
     cause: Cell<WakeCause>,
     /// Records the sink could not take.
     dropped: Cell<u64>,
+    /// The flight recorder: the last records, kept to be dumped on a panic
+    /// or when asked.
+    ring: Option<RefCell<Ring>>,
+    /// Task names, and when each task's last poll ended (for the lost-wake
+    /// warning, which must name the task).
+    names: RefCell<HashMap<Id, Arc<str>>>,
+    last_polls: RefCell<HashMap<Id, Duration>>,
+}
+
+/// The flight recorder's ring of records.
+struct Ring {
+    records: VecDeque<TraceRecord>,
+    capacity: usize,
+}
+
+impl Ring {
+    fn push(&mut self, record: &TraceRecord) {
+        if self.records.len() == self.capacity {
+            self.records.pop_front();
+        }
+        self.records.push_back(record.clone());
+    }
 }
 
 impl Tracer {
     /// Opens `sink` for `runtime`; `None` if it is off or cannot be opened
     /// (which has been said on stderr).
-    pub(crate) fn open(sink: TraceSink, runtime: RuntimeId) -> Option<Rc<Tracer>> {
+    pub(crate) fn open(
+        sink: TraceSink,
+        flight_recorder: Option<usize>,
+        runtime: RuntimeId,
+    ) -> Option<Rc<Tracer>> {
+        let ring = flight_recorder.filter(|&n| n > 0).map(|capacity| {
+            RefCell::new(Ring {
+                records: VecDeque::with_capacity(capacity.min(1 << 16)),
+                capacity,
+            })
+        });
         let output = match sink {
+            TraceSink::Off if ring.is_some() => Output::Nothing,
             TraceSink::Off => return None,
             TraceSink::Stderr => Output::Text(TextSink::default()),
             TraceSink::Callback(f) => Output::Callback(f),
@@ -192,7 +256,8 @@ impl Tracer {
                             "edgeloop: cannot write the trace to {}: {err}; running without a trace",
                             path.display()
                         );
-                        return None;
+                        ring.as_ref()?;
+                        Output::Nothing
                     }
                 }
             }
@@ -204,7 +269,62 @@ impl Tracer {
             output: RefCell::new(output),
             cause: Cell::new(WakeCause::Other),
             dropped: Cell::new(0),
+            ring,
+            names: RefCell::default(),
+            last_polls: RefCell::default(),
         }))
+    }
+
+    /// Notes what the lost-wake warning needs from a record: task names
+    /// and the end of each task's last poll.
+    fn remember(&self, record: &TraceRecord) {
+        match &record.event {
+            TraceEvent::Spawn {
+                task,
+                name: Some(name),
+            } => {
+                self.names.borrow_mut().insert(*task, name.clone());
+            }
+            TraceEvent::PollEnd { task, .. } => {
+                self.last_polls.borrow_mut().insert(*task, record.at);
+            }
+            TraceEvent::TaskDone { task, .. } => {
+                self.names.borrow_mut().remove(task);
+                self.last_polls.borrow_mut().remove(task);
+            }
+            _ => {}
+        }
+    }
+
+    /// Records that `task` can never be woken (see [`TraceEvent::LostWake`]).
+    pub(crate) fn lost_wake(&self, task: Id) {
+        let name = self.names.borrow().get(&task).cloned();
+        let last_poll = self.last_polls.borrow().get(&task).copied();
+        self.record(TraceEvent::LostWake {
+            task,
+            name,
+            last_poll,
+        });
+    }
+
+    /// Writes the flight recorder's records to stderr, oldest first; how
+    /// many (0 without a flight recorder).
+    pub(crate) fn dump(&self) -> io::Result<usize> {
+        self.flush();
+        let Some(ring) = &self.ring else {
+            return Ok(0);
+        };
+        let records: Vec<TraceRecord> = ring.borrow().records.iter().cloned().collect();
+        eprintln!(
+            "edgeloop: flight recorder of runtime #{}: the last {} records",
+            self.runtime.get(),
+            records.len()
+        );
+        let mut text = TextSink {
+            names: self.names.borrow().clone(),
+        };
+        text.write(self.runtime.get(), &records)?;
+        Ok(records.len())
     }
 
     /// Records `event`, now. Past [`MAX_PENDING`] records between two
@@ -238,8 +358,26 @@ impl Tracer {
             *self.pending.borrow_mut() = records;
             return;
         }
+        let mut panicked = false;
+        for record in &records {
+            self.remember(record);
+            if let TraceEvent::TaskDone {
+                outcome: TaskOutcome::Panicked,
+                ..
+            } = record.event
+            {
+                panicked = true;
+            }
+        }
+        if let Some(ring) = &self.ring {
+            let mut ring = ring.borrow_mut();
+            for record in &records {
+                ring.push(record);
+            }
+        }
         let mut output = self.output.borrow_mut();
         let res = match &mut *output {
+            Output::Nothing => Ok(()),
             Output::Text(sink) => sink.write(self.runtime.get(), &records),
             Output::Chrome(sink) => sink.write(&records),
             Output::Callback(f) => {
@@ -272,9 +410,15 @@ impl Tracer {
         // Keep the allocation, unless the callback recorded meanwhile, or a
         // burst made it large: it is not to pin memory after the burst.
         records.shrink_to(KEPT_CAPACITY);
-        let mut pending = self.pending.borrow_mut();
-        if pending.is_empty() {
-            *pending = records;
+        {
+            let mut pending = self.pending.borrow_mut();
+            if pending.is_empty() {
+                *pending = records;
+            }
+        }
+        // A task panicked: what led up to it is what the recorder is for.
+        if panicked && self.ring.is_some() {
+            let _ = self.dump();
         }
     }
 

@@ -14,7 +14,7 @@ use crate::task::Id;
 /// Writes records as lines; remembers task names for the poll lines.
 #[derive(Debug, Default)]
 pub(crate) struct TextSink {
-    names: HashMap<Id, Arc<str>>,
+    pub(crate) names: HashMap<Id, Arc<str>>,
 }
 
 impl TextSink {
@@ -115,6 +115,24 @@ impl TextSink {
             }
             TraceEvent::TimerCancelled => writeln!(out, "timer cancelled"),
             TraceEvent::TimersFired { count } => writeln!(out, "{count} timer(s) fired"),
+            TraceEvent::LostWake {
+                task,
+                name,
+                last_poll,
+            } => {
+                write!(out, "WARNING: task {task}")?;
+                if let Some(name) = name {
+                    write!(out, " {name:?}")?;
+                }
+                write!(
+                    out,
+                    " is Pending and no waker of it is left: it can never run again"
+                )?;
+                match last_poll {
+                    Some(at) => writeln!(out, " (last polled at {:.1} µs)", at.as_secs_f64() * 1e6),
+                    None => writeln!(out),
+                }
+            }
             TraceEvent::Dropped { records } => {
                 writeln!(out, "{records} trace records were lost (the sink failed)")
             }
