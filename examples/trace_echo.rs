@@ -6,11 +6,14 @@
 //! EDGELOOP_TRACE=trace.json cargo run --example trace_echo     # for ui.perfetto.dev
 //! ```
 //!
-//! Without `EDGELOOP_TRACE` it traces to stderr anyway: that is what it is
-//! for. Read the lines from the top: `register` (the fd gets its token),
+//! With `EDGELOOP_TRACE` unset it traces to stderr anyway: that is what it
+//! is for. Read the lines from the top: `register` (the fd gets its token),
 //! `epoll_wait` (the driver blocks), `fd … IN` (the event), `wake task …`
-//! (its waiter), `poll task …` (the task runs), `read fd … → EAGAIN:
-//! Pending` (it drained the socket and waits for the next edge).
+//! (its waiter), `poll task …` (the task runs), and how the read ends: a
+//! short read clears the readiness (`read readiness cleared (short
+//! transfer)`, the server's socket), a read that finds nothing says
+//! `read fd … → EAGAIN: Pending` (the client's); either way the task waits
+//! for the next edge.
 
 use std::future::poll_fn;
 use std::sync::{Arc, Mutex};

@@ -280,3 +280,37 @@ fn a_connection_that_is_always_ready_both_ways_does_not_starve_timers() {
         peer.join().unwrap();
     });
 }
+
+/// A task that waits for readiness in a loop on an fd that stays ready
+/// (data sits in the socket, and the task never reads it, so nothing clears
+/// the readiness): each wait spends budget as an operation does, so the
+/// task yields after a budget's worth and the `block_on` future runs. This
+/// is the `readable().await` + `try_read` loop `TcpStream::readable` teaches,
+/// at its worst. Before the fix a readiness wait spent nothing, the task's
+/// first poll never ended, and the watchdog fired.
+#[test]
+fn a_loop_of_readiness_waits_cannot_starve_the_block_on_future() {
+    watchdog(|| {
+        edgeloop::block_on(async {
+            let (ours, mut peer) = std::os::unix::net::UnixStream::pair().unwrap();
+            ours.set_nonblocking(true).unwrap();
+            peer.write_all(b"never read").unwrap();
+            let ours = edgeloop::io::AsyncFd::new(ours).unwrap();
+            let waits = Rc::new(Cell::new(0u64));
+            let spinner = edgeloop::spawn({
+                let waits = waits.clone();
+                async move {
+                    loop {
+                        drop(ours.readable().await.unwrap());
+                        waits.set(waits.get() + 1);
+                    }
+                }
+            });
+            edgeloop::yield_now().await;
+            edgeloop::yield_now().await;
+            assert!(waits.get() > 0, "the spinning task ran");
+            spinner.abort();
+            drop(peer);
+        });
+    });
+}

@@ -403,9 +403,14 @@ impl Driver {
     /// Wakes `woken`, each waker with its event as the trace's wake cause.
     fn wake_traced(&self, trace: &Tracer, woken: &mut Vec<Waker>) {
         let causes = std::mem::take(&mut *self.woken_by.borrow_mut());
+        debug_assert_eq!(causes.len(), woken.len(), "one cause per waker");
         let outer = trace.cause();
-        for (waker, &(fd, ready)) in woken.drain(..).zip(&causes) {
-            trace.set_cause(WakeCause::Io { fd, ready });
+        for (i, waker) in woken.drain(..).enumerate() {
+            // Never skip a waker, even were the causes short of one.
+            let cause = causes
+                .get(i)
+                .map_or(WakeCause::Other, |&(fd, ready)| WakeCause::Io { fd, ready });
+            trace.set_cause(cause);
             wake_caught(waker);
         }
         trace.set_cause(outer);

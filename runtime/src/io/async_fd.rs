@@ -193,6 +193,17 @@ impl<T: AsRawFd> AsyncFd<T> {
         how: WaitAs<'_>,
     ) -> Poll<io::Result<ReadyGuard<'a, T>>> {
         let ready = ready!(self.driver.poll_ready(self.token, interest, cx, how))?;
+        // A readiness wait spends a unit of the budget as an operation
+        // does: the loop `readable().await` + `try_read` must not starve
+        // the other tasks any more than `read().await` does.
+        match coop::spend(cx, self.driver.owner()) {
+            Spend::Go => {}
+            Spend::Spent => {
+                self.driver.note_budget_spent();
+                return Poll::Pending;
+            }
+            Spend::Foreign => return Poll::Ready(Err(self.driver.wrong_runtime())),
+        }
         Poll::Ready(Ok(ReadyGuard {
             fd: self,
             interest,

@@ -61,7 +61,8 @@ pub enum TraceEvent {
         token: TraceToken,
         /// Its fd.
         fd: RawFd,
-        /// The event's bits.
+        /// The readiness the event's bits mean to the cache (`EPOLLHUP`,
+        /// for example, makes both directions ready and closed).
         ready: Ready,
     },
     /// An event whose token names a slot's former tenant (the fd was closed

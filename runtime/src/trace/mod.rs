@@ -14,12 +14,17 @@
 //! A line of the `stderr` form, and what it says:
 //!
 //! ```text
-//! edgeloop#1       1529.1 µs  epoll_wait → 1 event (blocked 812 µs, parked)
-//! edgeloop#1       1529.8 µs  fd 7 token 3:1 IN            readiness cached
-//! edgeloop#1       1530.0 µs  wake task 12 (event on fd 7: IN)
-//! edgeloop#1       1531.2 µs  poll task 12 "conn 127.0.0.1:5123"
-//! edgeloop#1       1533.9 µs  read fd 7 → EAGAIN: Pending
+//! edgeloop#1        430.4 µs  epoll_wait → 1 event (blocked 812 µs, parked)
+//! edgeloop#1        431.0 µs  fd 7 token 2:0 IN OUT
+//! edgeloop#1        433.4 µs  wake task 2 (event on fd 7: IN OUT)
+//! edgeloop#1        450.0 µs  poll task 2 "echo server"
+//! edgeloop#1        452.2 µs  fd 7 token 2:0: read readiness cleared (short transfer)
+//! edgeloop#1        458.4 µs  task 2 → Pending (8 µs)
 //! ```
+//!
+//! The bits an event line shows are the readiness they mean to the cache,
+//! named after the epoll flags behind them (`EPOLLHUP` sets `IN OUT RDHUP
+//! HUP`: both directions are ready, to report the hang-up).
 //!
 //! Records are kept in a buffer while the runtime works and handed to the
 //! sink at safe points (after each poll, after each driver turn), outside
