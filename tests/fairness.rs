@@ -301,7 +301,7 @@ fn a_loop_of_readiness_waits_cannot_starve_the_block_on_future() {
                 let waits = waits.clone();
                 async move {
                     loop {
-                        drop(ours.readable().await.unwrap());
+                        let _ready = ours.readable().await.unwrap();
                         waits.set(waits.get() + 1);
                     }
                 }
