@@ -14,5 +14,7 @@
 
 mod sys;
 mod tcp;
+mod udp;
 
 pub use tcp::{Incoming, TcpListener, TcpStream};
+pub use udp::UdpSocket;

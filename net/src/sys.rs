@@ -29,11 +29,20 @@ pub(crate) const LISTEN_BACKLOG: libc::c_int = 1024;
 
 /// A nonblocking, close-on-exec stream socket for `addr`'s family.
 pub(crate) fn stream_socket(addr: &SocketAddr) -> io::Result<OwnedFd> {
+    socket(addr, libc::SOCK_STREAM)
+}
+
+/// A nonblocking, close-on-exec datagram socket for `addr`'s family.
+pub(crate) fn datagram_socket(addr: &SocketAddr) -> io::Result<OwnedFd> {
+    socket(addr, libc::SOCK_DGRAM)
+}
+
+fn socket(addr: &SocketAddr, ty: libc::c_int) -> io::Result<OwnedFd> {
     let domain = match addr {
         SocketAddr::V4(_) => libc::AF_INET,
         SocketAddr::V6(_) => libc::AF_INET6,
     };
-    let ty = libc::SOCK_STREAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC;
+    let ty = ty | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC;
     // Plain integer arguments.
     let fd = syscall!(socket(domain, ty, 0))?;
     // SAFETY: the kernel just returned `fd`; nothing else owns it.
