@@ -44,12 +44,15 @@ fn main() -> io::Result<()> {
         // instead of failing again at once (which would spin).
         loop {
             match listener.accept().await {
-                Ok((stream, _peer)) => {
-                    edgeloop::spawn(async move {
-                        if let Err(err) = echo(stream).await {
-                            report(&err);
-                        }
-                    });
+                Ok((stream, peer)) => {
+                    // Named for traces (EDGELOOP_TRACE): "conn 127.0.0.1:5123".
+                    edgeloop::task::Builder::new()
+                        .name(&format!("conn {peer}"))
+                        .spawn(async move {
+                            if let Err(err) = echo(stream).await {
+                                report(&err);
+                            }
+                        })?;
                 }
                 Err(err) => eprintln!("accept: {err}"),
             }

@@ -443,3 +443,32 @@ fn the_flight_recorder_is_dumped_when_a_task_panics() {
         );
     });
 }
+
+/// With a file set, the flight recorder appends its dump there: a header
+/// and exactly the records it kept.
+#[test]
+fn the_flight_recorder_writes_to_its_file_when_one_is_set() {
+    const KEPT: usize = 5;
+    watchdog(|| {
+        let dir = std::env::temp_dir().join(format!("edgeloop-flight-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("flight.txt");
+        let rt = edgeloop::Builder::new()
+            .trace(TraceSink::Off)
+            .flight_recorder(KEPT)
+            .flight_recorder_file(&path)
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            for _ in 0..10 {
+                edgeloop::yield_now().await;
+            }
+            assert_eq!(edgeloop::trace::dump().unwrap(), KEPT);
+        });
+        let text = std::fs::read_to_string(&path).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines[0].contains("flight recorder of runtime"), "{text}");
+        assert_eq!(lines.len(), 1 + KEPT, "{text}");
+    });
+}

@@ -256,6 +256,8 @@ pub struct Builder {
     config: Config,
     /// `None`: as `EDGELOOP_TRACE` says.
     trace: Option<TraceSink>,
+    /// Where the flight recorder writes; `None`: stderr.
+    dump_to: Option<std::path::PathBuf>,
 }
 
 impl Builder {
@@ -271,7 +273,17 @@ impl Builder {
                 flight_recorder: None,
             },
             trace: None,
+            dump_to: None,
         }
+    }
+
+    /// Where the flight recorder (see [`flight_recorder`](Self::flight_recorder))
+    /// writes its records: appended to the file at `path`, instead of stderr.
+    /// A file that cannot be opened when a dump is due gives one line on
+    /// stderr and the records go to stderr instead.
+    pub fn flight_recorder_file(&mut self, path: impl Into<std::path::PathBuf>) -> &mut Builder {
+        self.dump_to = Some(path.into());
+        self
     }
 
     /// Keeps the last `records` trace records in memory (a flight
@@ -349,7 +361,7 @@ impl Builder {
             }
         }
         Ok(Runtime {
-            core: Rc::new(Core::new(c, self.trace.clone())?),
+            core: Rc::new(Core::new(c, self.trace.clone(), self.dump_to.clone())?),
         })
     }
 }

@@ -47,6 +47,9 @@ pub(crate) struct Config {
     pub(crate) flight_recorder: Option<usize>,
 }
 
+/// Where the flight recorder writes (stderr unless a file is set).
+pub(crate) type DumpTo = Option<std::path::PathBuf>;
+
 /// The runtime-thread half of a runtime.
 #[derive(Debug)]
 pub(crate) struct Core {
@@ -86,10 +89,14 @@ pub(crate) struct Core {
 }
 
 impl Core {
-    pub(crate) fn new(config: Config, trace: Option<TraceSink>) -> io::Result<Core> {
+    pub(crate) fn new(
+        config: Config,
+        trace: Option<TraceSink>,
+        dump_to: DumpTo,
+    ) -> io::Result<Core> {
         let id = RuntimeId::next();
         let sink = trace.unwrap_or_else(|| TraceSink::from_env(id));
-        let trace = Tracer::open(sink, config.flight_recorder, id);
+        let trace = Tracer::open(sink, config.flight_recorder, dump_to, id);
         let shared = Arc::new(Shared::new(id, trace.is_some())?);
         let driver = shared
             .with_unpark_fd(|fd| Driver::new(fd, config.max_events, id, trace.clone()))

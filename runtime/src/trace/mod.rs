@@ -213,6 +213,8 @@ pub(crate) struct Tracer {
     /// The flight recorder: the last records, kept to be dumped on a panic
     /// or when asked.
     ring: Option<RefCell<Ring>>,
+    /// Where the recorder's dumps go; `None`: stderr.
+    dump_to: Option<PathBuf>,
     /// Task names, and when each task's last poll ended (for the lost-wake
     /// warning, which must name the task).
     names: RefCell<HashMap<Id, Arc<str>>>,
@@ -240,6 +242,7 @@ impl Tracer {
     pub(crate) fn open(
         sink: TraceSink,
         flight_recorder: Option<usize>,
+        dump_to: Option<PathBuf>,
         runtime: RuntimeId,
     ) -> Option<Rc<Tracer>> {
         let ring = flight_recorder.filter(|&n| n > 0).map(|capacity| {
@@ -275,6 +278,7 @@ impl Tracer {
             cause: Cell::new(WakeCause::Other),
             dropped: Cell::new(0),
             ring,
+            dump_to,
             names: RefCell::default(),
             last_polls: RefCell::default(),
         }))
@@ -320,15 +324,35 @@ impl Tracer {
             return Ok(0);
         };
         let records: Vec<TraceRecord> = ring.borrow().records.iter().cloned().collect();
-        eprintln!(
-            "edgeloop: flight recorder of runtime #{}: the last {} records",
+        let header = format!(
+            "edgeloop: flight recorder of runtime #{}: the last {} records\n",
             self.runtime.get(),
             records.len()
         );
         let mut text = TextSink {
             names: self.names.borrow().clone(),
         };
-        text.write(self.runtime.get(), &records)?;
+        let lines = text.render(self.runtime.get(), &records)?;
+        let mut out: Box<dyn io::Write> = match &self.dump_to {
+            None => Box::new(io::stderr().lock()),
+            Some(path) => match std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+            {
+                Ok(file) => Box::new(file),
+                Err(err) => {
+                    eprintln!(
+                        "edgeloop: cannot write the flight recorder to {}: {err}; writing it here",
+                        path.display()
+                    );
+                    Box::new(io::stderr().lock())
+                }
+            },
+        };
+        out.write_all(header.as_bytes())?;
+        out.write_all(&lines)?;
+        out.flush()?;
         Ok(records.len())
     }
 

@@ -20,11 +20,17 @@ pub(crate) struct TextSink {
 impl TextSink {
     /// Writes `records` to stderr in one go (one lock, one write).
     pub(crate) fn write(&mut self, runtime: u64, records: &[TraceRecord]) -> io::Result<()> {
+        let text = self.render(runtime, records)?;
+        io::stderr().lock().write_all(&text)
+    }
+
+    /// The lines for `records`.
+    pub(crate) fn render(&mut self, runtime: u64, records: &[TraceRecord]) -> io::Result<Vec<u8>> {
         let mut text = Vec::with_capacity(records.len() * 64);
         for record in records {
             self.line(&mut text, runtime, record)?;
         }
-        io::stderr().lock().write_all(&text)
+        Ok(text)
     }
 
     fn line(&mut self, out: &mut Vec<u8>, runtime: u64, record: &TraceRecord) -> io::Result<()> {
