@@ -16,5 +16,8 @@ mod sys;
 mod tcp;
 mod udp;
 
-pub use tcp::{Incoming, TcpListener, TcpStream};
+pub use tcp::{
+    Incoming, OwnedReadHalf, OwnedWriteHalf, ReadHalf, ReuniteError, TcpListener, TcpStream,
+    WriteHalf,
+};
 pub use udp::UdpSocket;

@@ -64,6 +64,46 @@ pub(crate) fn set_reuseaddr(fd: BorrowedFd<'_>) -> io::Result<()> {
     .map(drop)
 }
 
+/// Sets `SO_LINGER` (`None`: off).
+pub(crate) fn set_linger(
+    fd: BorrowedFd<'_>,
+    linger: Option<std::time::Duration>,
+) -> io::Result<()> {
+    let value = libc::linger {
+        l_onoff: linger.is_some() as libc::c_int,
+        l_linger: linger.map_or(0, |d| {
+            d.as_secs().min(libc::c_int::MAX as u64) as libc::c_int
+        }),
+    };
+    // `value` outlives the call and its size is passed.
+    syscall!(setsockopt(
+        fd.as_raw_fd(),
+        libc::SOL_SOCKET,
+        libc::SO_LINGER,
+        (&value as *const libc::linger).cast(),
+        size_of::<libc::linger>() as libc::socklen_t,
+    ))
+    .map(drop)
+}
+
+/// Reads `SO_LINGER`.
+pub(crate) fn linger(fd: BorrowedFd<'_>) -> io::Result<Option<std::time::Duration>> {
+    let mut value = libc::linger {
+        l_onoff: 0,
+        l_linger: 0,
+    };
+    let mut len = size_of::<libc::linger>() as libc::socklen_t;
+    // `value` and `len` outlive the call; `len` says how big `value` is.
+    syscall!(getsockopt(
+        fd.as_raw_fd(),
+        libc::SOL_SOCKET,
+        libc::SO_LINGER,
+        (&mut value as *mut libc::linger).cast(),
+        &mut len,
+    ))?;
+    Ok((value.l_onoff != 0).then(|| std::time::Duration::from_secs(value.l_linger.max(0) as u64)))
+}
+
 pub(crate) fn bind(fd: BorrowedFd<'_>, addr: &SocketAddr) -> io::Result<()> {
     let (raw, len) = to_raw(addr);
     // `raw` holds a valid sockaddr of `len` bytes for the call's duration.

@@ -1,9 +1,11 @@
 //! TCP: [`TcpListener`] and [`TcpStream`].
 
 mod listener;
+mod split;
 mod stream;
 
 pub use listener::{Incoming, TcpListener};
+pub use split::{OwnedReadHalf, OwnedWriteHalf, ReadHalf, ReuniteError, WriteHalf};
 pub use stream::TcpStream;
 
 use std::io;

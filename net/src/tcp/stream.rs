@@ -10,6 +10,7 @@ use std::task::{ready, Context, Poll};
 use edgeloop_runtime::io::{AsyncFd, AsyncRead, AsyncWrite, Interest};
 
 use super::each_addr;
+use super::split::{self, OwnedReadHalf, OwnedWriteHalf, ReadHalf, WriteHalf};
 use crate::sys;
 
 /// A TCP connection.
@@ -189,6 +190,67 @@ impl TcpStream {
     pub fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
         let res = self.io.try_io(Interest::WRITABLE, |s| (&*s).write(buf));
         self.note_transfer(Interest::WRITABLE, res, buf.len())
+    }
+
+    /// Borrowed halves: read through one while writing through the other
+    /// (say, in two branches of one task's `join`). No cost: each is a
+    /// reference to this stream.
+    pub fn split(&mut self) -> (ReadHalf<'_>, WriteHalf<'_>) {
+        split::split(self)
+    }
+
+    /// Owned halves, to move into two tasks (a reader and a writer). Dropping
+    /// the write half shuts the write side down; [`OwnedReadHalf::reunite`]
+    /// puts them back together.
+    ///
+    /// ```
+    /// use edgeloop::io::{AsyncReadExt, AsyncWriteExt};
+    /// use edgeloop::net::{TcpListener, TcpStream};
+    ///
+    /// edgeloop::block_on(async {
+    ///     let listener = TcpListener::bind("127.0.0.1:0").await?;
+    ///     let client = TcpStream::connect(listener.local_addr()?).await?;
+    ///     let (server, _) = listener.accept().await?;
+    ///     let (mut read, mut write) = server.into_split();
+    ///     let echo = edgeloop::spawn(async move {
+    ///         let mut buf = [0; 5];
+    ///         read.read_exact(&mut buf).await?;
+    ///         Ok::<_, std::io::Error>(buf)
+    ///     });
+    ///     (&client).write_all(b"hello").await?;
+    ///     assert_eq!(&echo.await??, b"hello");
+    ///     write.write_all(b"bye").await?;
+    ///     drop(write); // FIN: the client reads "bye", then EOF
+    ///     let mut rest = Vec::new();
+    ///     (&client).read_to_end(&mut rest).await?;
+    ///     assert_eq!(rest, b"bye");
+    ///     Ok::<_, std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn into_split(self) -> (OwnedReadHalf, OwnedWriteHalf) {
+        split::into_split(self)
+    }
+
+    /// Reads into `buf` without taking the data out of the socket
+    /// (`MSG_PEEK`): the next read gets the same bytes.
+    ///
+    /// Cancel-safe. A peek never proves the socket drained, so it leaves
+    /// the readiness as it is.
+    pub async fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.io.async_io(Interest::READABLE, |s| s.peek(buf)).await
+    }
+
+    /// Sets `SO_LINGER`: `Some(d)` makes closing wait up to `d` for unsent
+    /// data (`Some(0)` resets the connection instead of a FIN); `None`, the
+    /// default, closes in the background.
+    pub fn set_linger(&self, linger: Option<std::time::Duration>) -> io::Result<()> {
+        sys::set_linger(self.io.get_ref().as_fd(), linger)
+    }
+
+    /// The `SO_LINGER` setting.
+    pub fn linger(&self) -> io::Result<Option<std::time::Duration>> {
+        sys::linger(self.io.get_ref().as_fd())
     }
 
     /// Shuts down the read side, the write side, or both. Shutting down the
