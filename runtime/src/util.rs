@@ -24,6 +24,10 @@ pub(crate) fn wake_caught(waker: Waker) {
 /// `catch_unwind` serves the whole batch; after a panic it resumes with the
 /// next waker (the panicking one was consumed by its `wake`).
 pub(crate) fn wake_all(wakers: &mut Vec<Waker>) {
+    // Most calls (a turn with no event, no timer due) have nothing to do.
+    if wakers.is_empty() {
+        return;
+    }
     let mut rest = wakers.drain(..);
     while catch_unwind(AssertUnwindSafe(|| rest.by_ref().for_each(Waker::wake))).is_err() {
         note_waker_panic();
