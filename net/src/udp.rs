@@ -7,7 +7,7 @@ use std::net::{self, Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::task::{Context, Poll};
 
-use edgeloop_runtime::io::{AsyncFd, Interest};
+use edgeloop_runtime::io::{AsyncFd, Interest, Ready};
 
 use crate::sys;
 use crate::tcp::each_addr;
@@ -143,6 +143,12 @@ impl UdpSocket {
     /// Waits until a send may make progress.
     pub async fn writable(&self) -> io::Result<()> {
         self.io.writable().await.map(drop)
+    }
+
+    /// Waits until the socket is ready in any direction of `interest`
+    /// (which may combine) and says which.
+    pub async fn ready(&self, interest: Interest) -> io::Result<Ready> {
+        self.io.ready(interest).await.map(|guard| guard.ready())
     }
 
     /// Polls to send `buf` to the connected peer.

@@ -7,7 +7,7 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 
-use edgeloop_runtime::io::{AsyncFd, AsyncRead, AsyncWrite, Interest};
+use edgeloop_runtime::io::{AsyncFd, AsyncRead, AsyncWrite, Interest, Ready};
 
 use super::each_addr;
 use super::split::{self, OwnedReadHalf, OwnedWriteHalf, ReadHalf, WriteHalf};
@@ -146,6 +146,27 @@ impl TcpStream {
     /// Waits until a write may make progress.
     pub async fn writable(&self) -> io::Result<()> {
         self.io.writable().await.map(drop)
+    }
+
+    /// Waits until the stream is ready in any direction of `interest`
+    /// (which may combine: `Interest::READABLE | Interest::WRITABLE`) and
+    /// says which: follow with `try_read`/`try_write` for the ready ones.
+    ///
+    /// ```
+    /// use edgeloop::io::Interest;
+    /// use edgeloop::net::{TcpListener, TcpStream};
+    ///
+    /// edgeloop::block_on(async {
+    ///     let listener = TcpListener::bind("127.0.0.1:0").await?;
+    ///     let stream = TcpStream::connect(listener.local_addr()?).await?;
+    ///     let ready = stream.ready(Interest::READABLE | Interest::WRITABLE).await?;
+    ///     assert!(ready.is_writable(), "a fresh connection can be written");
+    ///     Ok::<_, std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub async fn ready(&self, interest: Interest) -> io::Result<Ready> {
+        self.io.ready(interest).await.map(|guard| guard.ready())
     }
 
     /// Polls for read readiness.

@@ -36,7 +36,7 @@ use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 pub use ready::{Interest, Ready};
-pub(crate) use scheduled_io::WaitAs;
+pub(crate) use scheduled_io::{WaitAs, WaiterKeys};
 pub(crate) use token::Token;
 pub(crate) use waiters::WaiterKey;
 
@@ -264,13 +264,14 @@ impl Driver {
         Poll::Pending
     }
 
-    /// Releases an `async` operation's waiter (it completed or was dropped).
-    pub(crate) fn remove_waiter(&self, token: Token, interest: Interest, key: WaiterKey) {
-        let removed = self
-            .slab
-            .borrow_mut()
-            .get_mut(token)
-            .and_then(|io| io.remove_waiter(interest, key));
+    /// Releases an `async` operation's waiters (it completed or was dropped).
+    pub(crate) fn remove_waiters(&self, token: Token, keys: &mut WaiterKeys) {
+        let mut removed: [Option<Waker>; 2] = [None, None];
+        if let Some(io) = self.slab.borrow_mut().get_mut(token) {
+            for (slot, (direction, key)) in removed.iter_mut().zip(keys.take()) {
+                *slot = io.remove_waiter(direction, key);
+            }
+        }
         drop(removed);
     }
 

@@ -121,38 +121,53 @@ impl Ready {
         self.0 & other.0 != 0
     }
 
-    /// The part of `self` that matters to `interest`.
+    /// The bits of `self` that say a wait in `interest`'s directions is
+    /// over (empty if none does).
     pub(crate) fn for_interest(self, interest: Interest) -> Ready {
-        let ready = if interest == Interest::READABLE {
-            self.is_readable()
-        } else {
-            self.is_writable()
-        };
-        if ready {
-            self
-        } else {
-            Ready::EMPTY
+        let mut ready = Ready::EMPTY;
+        if interest.is_readable() && self.is_readable() {
+            ready |= self.intersection(Ready::READ_SIDE);
         }
+        if interest.is_writable() && self.is_writable() {
+            ready |= self.intersection(Ready::WRITE_SIDE);
+        }
+        ready
     }
 
-    /// The bits an `EAGAIN` in `interest`'s direction disproves: all of that
-    /// direction's, and `ERROR` (the kernel reports a pending error before
-    /// it would say `EAGAIN`).
+    /// Every bit that concerns reading.
+    const READ_SIDE: Ready =
+        Ready(Ready::READABLE.0 | Ready::READ_CLOSED.0 | Ready::PRIORITY.0 | Ready::ERROR.0);
+    /// Every bit that concerns writing.
+    const WRITE_SIDE: Ready = Ready(Ready::WRITABLE.0 | Ready::WRITE_CLOSED.0 | Ready::ERROR.0);
+
+    fn intersection(self, other: Ready) -> Ready {
+        Ready(self.0 & other.0)
+    }
+
+    /// The bits an `EAGAIN` in `interest`'s directions disproves: all of
+    /// theirs, and `ERROR` (the kernel reports a pending error before it
+    /// would say `EAGAIN`).
     pub(crate) fn would_block(interest: Interest) -> Ready {
-        if interest == Interest::READABLE {
-            Ready::READABLE | Ready::READ_CLOSED | Ready::PRIORITY | Ready::ERROR
-        } else {
-            Ready::WRITABLE | Ready::WRITE_CLOSED | Ready::ERROR
+        let mut bits = Ready::EMPTY;
+        if interest.is_readable() {
+            bits |= Ready::READ_SIDE;
         }
+        if interest.is_writable() {
+            bits |= Ready::WRITE_SIDE;
+        }
+        bits
     }
 
-    /// The bit a short transfer in `interest`'s direction disproves.
+    /// The bits a short transfer in `interest`'s directions disproves.
     pub(crate) fn drained(interest: Interest) -> Ready {
-        if interest == Interest::READABLE {
-            Ready::READABLE
-        } else {
-            Ready::WRITABLE
+        let mut bits = Ready::EMPTY;
+        if interest.is_readable() {
+            bits |= Ready::READABLE;
         }
+        if interest.is_writable() {
+            bits |= Ready::WRITABLE;
+        }
+        bits
     }
 }
 
@@ -217,14 +232,64 @@ impl fmt::Debug for Ready {
 /// })?;
 /// # Ok::<_, std::io::Error>(())
 /// ```
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+///
+/// Interests combine: `Interest::READABLE | Interest::WRITABLE` waits until
+/// either direction is ready (the guard's [`Ready`] says which).
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub struct Interest(u8);
 
 impl Interest {
     /// Waiting to read (or accept).
-    pub const READABLE: Interest = Interest(0);
+    pub const READABLE: Interest = Interest(1);
     /// Waiting to write (or for a connect to finish).
-    pub const WRITABLE: Interest = Interest(1);
+    pub const WRITABLE: Interest = Interest(1 << 1);
+
+    /// True if the interest includes reading.
+    pub fn is_readable(self) -> bool {
+        self.0 & Interest::READABLE.0 != 0
+    }
+
+    /// True if the interest includes writing.
+    pub fn is_writable(self) -> bool {
+        self.0 & Interest::WRITABLE.0 != 0
+    }
+
+    /// Both interests.
+    pub const fn add(self, other: Interest) -> Interest {
+        Interest(self.0 | other.0)
+    }
+
+    /// The directions it names, read first: the driver keeps waiters per
+    /// direction.
+    pub(crate) fn directions(self) -> impl Iterator<Item = Interest> {
+        [Interest::READABLE, Interest::WRITABLE]
+            .into_iter()
+            .filter(move |d| self.0 & d.0 != 0)
+    }
+}
+
+impl ops::BitOr for Interest {
+    type Output = Interest;
+    fn bitor(self, rhs: Interest) -> Interest {
+        self.add(rhs)
+    }
+}
+
+impl ops::BitOrAssign for Interest {
+    fn bitor_assign(&mut self, rhs: Interest) {
+        *self = self.add(rhs);
+    }
+}
+
+impl fmt::Debug for Interest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.is_readable(), self.is_writable()) {
+            (true, true) => f.write_str("READABLE | WRITABLE"),
+            (true, false) => f.write_str("READABLE"),
+            (false, true) => f.write_str("WRITABLE"),
+            (false, false) => f.write_str("(none)"),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -278,5 +343,17 @@ mod tests {
         let pri = Ready::from_epoll(libc::EPOLLPRI as u32);
         assert!(pri.is_readable() && pri.is_priority());
         assert!(!Ready::from_epoll(libc::EPOLLIN as u32).is_priority());
+    }
+
+    #[test]
+    fn combined_interests_see_either_direction() {
+        let both = Interest::READABLE | Interest::WRITABLE;
+        assert!(both.is_readable() && both.is_writable());
+        let w = Ready::WRITABLE.for_interest(both);
+        assert!(w.is_writable() && !w.is_readable());
+        assert!(Ready::WRITABLE.for_interest(Interest::READABLE).is_empty());
+        let cleared = (Ready::READABLE | Ready::WRITABLE) - Ready::would_block(both);
+        assert!(cleared.is_empty());
+        assert_eq!(both.directions().count(), 2);
     }
 }

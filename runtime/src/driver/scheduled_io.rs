@@ -11,8 +11,36 @@ use super::waiters::{WaiterKey, Waiters};
 #[derive(Debug)]
 pub(crate) enum WaitAs<'a> {
     Polled,
-    Keyed(&'a mut Option<WaiterKey>),
+    Keyed(&'a mut WaiterKeys),
 }
+
+/// An `async` operation's entries, one per direction it waits in.
+#[derive(Debug, Default)]
+pub(crate) struct WaiterKeys {
+    read: Option<WaiterKey>,
+    write: Option<WaiterKey>,
+}
+
+impl WaiterKeys {
+    fn get(&mut self, direction: Interest) -> &mut Option<WaiterKey> {
+        if direction == Interest::READABLE {
+            &mut self.read
+        } else {
+            &mut self.write
+        }
+    }
+
+    /// Takes out the entries still held, with their directions.
+    pub(crate) fn take(&mut self) -> impl Iterator<Item = (Interest, WaiterKey)> {
+        let read = self.read.take().map(|k| (Interest::READABLE, k));
+        let write = self.write.take().map(|k| (Interest::WRITABLE, k));
+        read.into_iter().chain(write)
+    }
+}
+
+/// Wakers a new registration displaced, to be dropped outside the driver's
+/// borrows (at most one per direction).
+pub(crate) type Displaced = [Option<Waker>; 2];
 
 impl WaitAs<'_> {
     /// The same way of waiting, for one more call.
@@ -63,25 +91,30 @@ impl ScheduledIo {
         self.readiness.for_interest(interest)
     }
 
-    /// Records `waker` to be woken by the next event in `interest`'s
-    /// direction. Returns a waker it displaced, for the caller to drop
-    /// outside the driver's borrows.
+    /// Records `waker` to be woken by the next event in each of
+    /// `interest`'s directions. Returns the wakers it displaced, for the
+    /// caller to drop outside the driver's borrows.
     pub(crate) fn wait(
         &mut self,
         interest: Interest,
-        how: WaitAs<'_>,
+        mut how: WaitAs<'_>,
         waker: &Waker,
-    ) -> Option<Waker> {
-        let waiters = self.waiters(interest);
-        match how {
-            WaitAs::Polled => waiters.set_polled(waker),
-            WaitAs::Keyed(key) => waiters.set_keyed(key, waker),
+    ) -> Displaced {
+        let mut displaced: Displaced = [None, None];
+        for (slot, direction) in displaced.iter_mut().zip(interest.directions()) {
+            let waiters = self.waiters(direction);
+            *slot = match &mut how {
+                WaitAs::Polled => waiters.set_polled(waker),
+                WaitAs::Keyed(keys) => waiters.set_keyed(keys.get(direction), waker),
+            };
         }
+        displaced
     }
 
-    /// Removes an `async` operation's waiter (it completed or was dropped).
-    pub(crate) fn remove_waiter(&mut self, interest: Interest, key: WaiterKey) -> Option<Waker> {
-        self.waiters(interest).remove(key)
+    /// Removes an `async` operation's waiter in `direction` (it completed or
+    /// was dropped).
+    pub(crate) fn remove_waiter(&mut self, direction: Interest, key: WaiterKey) -> Option<Waker> {
+        self.waiters(direction).remove(key)
     }
 
     /// Forgets what an `EAGAIN` in `interest`'s direction disproved.
@@ -92,8 +125,12 @@ impl ScheduledIo {
     /// Forgets what a short transfer proved drained — unless urgent data is
     /// pending, when a short read proves nothing (it stops at the mark).
     pub(crate) fn clear_drained(&mut self, interest: Interest) {
-        if interest == Interest::READABLE && self.readiness.is_priority() {
-            return;
+        let mut interest = interest;
+        if interest.is_readable() && self.readiness.is_priority() {
+            if !interest.is_writable() {
+                return;
+            }
+            interest = Interest::WRITABLE;
         }
         self.readiness = self.readiness - Ready::drained(interest);
     }
@@ -115,8 +152,9 @@ impl ScheduledIo {
         self.writers.drain_into(woken);
     }
 
-    fn waiters(&mut self, interest: Interest) -> &mut Waiters {
-        if interest == Interest::READABLE {
+    /// The waiters of one direction (`READABLE` or `WRITABLE`, not both).
+    fn waiters(&mut self, direction: Interest) -> &mut Waiters {
+        if direction == Interest::READABLE {
             &mut self.readers
         } else {
             &mut self.writers
@@ -146,7 +184,7 @@ mod tests {
         let wakers: Vec<Waker> = counts.iter().map(|c| Waker::from(c.clone())).collect();
         let mut io = ScheduledIo::new(0);
         io.clear_would_block(Interest::READABLE);
-        let mut keys = [None; 8];
+        let mut keys: Vec<WaiterKeys> = (0..8).map(|_| WaiterKeys::default()).collect();
         for (key, w) in keys.iter_mut().zip(&wakers) {
             assert!(io.ready_for(Interest::READABLE).is_empty());
             io.wait(Interest::READABLE, WaitAs::Keyed(key), w);

@@ -11,7 +11,7 @@ use std::task::{ready, Context, Poll};
 use super::{AsyncRead, AsyncWrite};
 use crate::context;
 use crate::coop::{self, Spend};
-use crate::driver::{Driver, Interest, Ready, Token, WaitAs, WaiterKey};
+use crate::driver::{Driver, Interest, Ready, Token, WaitAs, WaiterKeys};
 
 /// How many times one `poll_io` call tries its operation before it gives
 /// the thread back. An `EAGAIN` clears the readiness, so the next round
@@ -162,8 +162,8 @@ impl<T: AsRawFd> AsyncFd<T> {
     /// Cancel-safe: dropping the future loses nothing and releases its
     /// place among the waiters.
     pub async fn ready(&self, interest: Interest) -> io::Result<ReadyGuard<'_, T>> {
-        let mut waiter = Waiter::new(self, interest);
-        poll_fn(|cx| self.poll_ready_as(cx, interest, WaitAs::Keyed(&mut waiter.key))).await
+        let mut waiter = Waiter::new(self);
+        poll_fn(|cx| self.poll_ready_as(cx, interest, WaitAs::Keyed(&mut waiter.keys))).await
     }
 
     /// Polls for read readiness; on `Pending` the task is woken by the next
@@ -282,8 +282,8 @@ impl<T: AsRawFd> AsyncFd<T> {
         interest: Interest,
         mut op: impl FnMut(&T) -> io::Result<R>,
     ) -> io::Result<R> {
-        let mut waiter = Waiter::new(self, interest);
-        poll_fn(|cx| self.poll_io_as(cx, interest, WaitAs::Keyed(&mut waiter.key), &mut op)).await
+        let mut waiter = Waiter::new(self);
+        poll_fn(|cx| self.poll_io_as(cx, interest, WaitAs::Keyed(&mut waiter.keys), &mut op)).await
     }
 
     /// Tries `op` without waiting: `WouldBlock` if the cached readiness says
@@ -392,30 +392,25 @@ where
     }
 }
 
-/// An `async` operation's place among an fd's waiters, released on drop.
+/// An `async` operation's places among an fd's waiters (one per direction
+/// it waits in), released on drop.
 struct Waiter<'a, T: AsRawFd> {
     fd: &'a AsyncFd<T>,
-    interest: Interest,
-    key: Option<WaiterKey>,
+    keys: WaiterKeys,
 }
 
 impl<'a, T: AsRawFd> Waiter<'a, T> {
-    fn new(fd: &'a AsyncFd<T>, interest: Interest) -> Waiter<'a, T> {
+    fn new(fd: &'a AsyncFd<T>) -> Waiter<'a, T> {
         Waiter {
             fd,
-            interest,
-            key: None,
+            keys: WaiterKeys::default(),
         }
     }
 }
 
 impl<T: AsRawFd> Drop for Waiter<'_, T> {
     fn drop(&mut self) {
-        if let Some(key) = self.key.take() {
-            self.fd
-                .driver
-                .remove_waiter(self.fd.token, self.interest, key);
-        }
+        self.fd.driver.remove_waiters(self.fd.token, &mut self.keys);
     }
 }
 
@@ -467,16 +462,58 @@ impl<'a, T: AsRawFd> ReadyGuard<'a, T> {
         self.fd.get_ref()
     }
 
-    /// Forgets this direction's readiness: call it after an operation hit
+    /// Forgets the readiness this guard saw: call it after an operation hit
     /// `EAGAIN`, or the next wait returns at once and spins. Everything the
     /// `EAGAIN` disproved goes — the direction's ready and closed bits and
     /// the error bit — so a stale error or the hang-up of a socket that was
     /// not yet connected cannot keep the fd looking ready.
+    ///
+    /// For a guard of a combined interest, that is every direction the
+    /// guard saw ready; if only one of them hit `EAGAIN`, use
+    /// [`clear_ready_matching`](Self::clear_ready_matching) instead, or the
+    /// other direction's readiness is lost until its next edge.
     pub fn clear_ready(&mut self) {
-        self.fd
-            .driver
-            .note_would_block(self.fd.token, self.interest);
-        self.fd.driver.clear_ready(self.fd.token, self.interest);
+        let seen = self.seen_directions();
+        self.clear(seen);
+    }
+
+    /// Forgets readiness only in the directions `ready` names
+    /// (`Ready::READABLE`, `Ready::WRITABLE`, or both), after an operation
+    /// in those directions hit `EAGAIN`.
+    pub fn clear_ready_matching(&mut self, ready: Ready) {
+        let mut directions = None;
+        for (bit, direction) in [
+            (Ready::READABLE, Interest::READABLE),
+            (Ready::WRITABLE, Interest::WRITABLE),
+        ] {
+            if ready.intersects(bit) && self.interest_has(direction) {
+                directions = Some(directions.map_or(direction, |d: Interest| d | direction));
+            }
+        }
+        if let Some(directions) = directions {
+            self.clear(directions);
+        }
+    }
+
+    fn interest_has(&self, direction: Interest) -> bool {
+        self.interest.directions().any(|d| d == direction)
+    }
+
+    /// The directions of the guard's interest whose readiness it saw.
+    fn seen_directions(&self) -> Interest {
+        let read = self.interest.is_readable() && self.ready.is_readable();
+        let write = self.interest.is_writable() && self.ready.is_writable();
+        match (read, write) {
+            (true, true) => Interest::READABLE | Interest::WRITABLE,
+            (false, true) => Interest::WRITABLE,
+            (true, false) => Interest::READABLE,
+            (false, false) => self.interest,
+        }
+    }
+
+    fn clear(&mut self, directions: Interest) {
+        self.fd.driver.note_would_block(self.fd.token, directions);
+        self.fd.driver.clear_ready(self.fd.token, directions);
     }
 
     /// Runs `op`; if it hits `EAGAIN`, clears the readiness and returns

@@ -279,11 +279,7 @@ fn micros(d: Duration) -> f64 {
 }
 
 fn direction(interest: Interest) -> &'static str {
-    if interest == Interest::READABLE {
-        "read"
-    } else {
-        "write"
-    }
+    super::text::direction_name(interest)
 }
 
 /// `s` as the inside of a JSON string.

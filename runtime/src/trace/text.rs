@@ -165,11 +165,16 @@ struct Direction(Interest);
 
 impl fmt::Display for Direction {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(if self.0 == Interest::READABLE {
-            "read"
-        } else {
-            "write"
-        })
+        f.write_str(direction_name(self.0))
+    }
+}
+
+/// `read`, `write`, or `read/write` for a combined interest.
+pub(crate) fn direction_name(interest: Interest) -> &'static str {
+    match (interest.is_readable(), interest.is_writable()) {
+        (true, true) => "read/write",
+        (false, true) => "write",
+        _ => "read",
     }
 }
 
