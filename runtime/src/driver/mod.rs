@@ -266,11 +266,14 @@ impl Driver {
 
     /// Releases an `async` operation's waiters (it completed or was dropped).
     pub(crate) fn remove_waiters(&self, token: Token, keys: &mut WaiterKeys) {
+        let (read, write) = keys.take();
+        if read.is_none() && write.is_none() {
+            return;
+        }
         let mut removed: [Option<Waker>; 2] = [None, None];
         if let Some(io) = self.slab.borrow_mut().get_mut(token) {
-            for (slot, (direction, key)) in removed.iter_mut().zip(keys.take()) {
-                *slot = io.remove_waiter(direction, key);
-            }
+            removed[0] = read.and_then(|key| io.remove_waiter(Interest::READABLE, key));
+            removed[1] = write.and_then(|key| io.remove_waiter(Interest::WRITABLE, key));
         }
         drop(removed);
     }

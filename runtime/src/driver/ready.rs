@@ -124,52 +124,33 @@ impl Ready {
     /// The bits of `self` that say a wait in `interest`'s directions is
     /// over (empty if none does).
     pub(crate) fn for_interest(self, interest: Interest) -> Ready {
-        let mut ready = Ready::EMPTY;
-        if interest.is_readable() && self.is_readable() {
-            ready |= self.intersection(Ready::READ_SIDE);
-        }
-        if interest.is_writable() && self.is_writable() {
-            ready |= self.intersection(Ready::WRITE_SIDE);
-        }
-        ready
-    }
-
-    /// Every bit that concerns reading.
-    const READ_SIDE: Ready =
-        Ready(Ready::READABLE.0 | Ready::READ_CLOSED.0 | Ready::PRIORITY.0 | Ready::ERROR.0);
-    /// Every bit that concerns writing.
-    const WRITE_SIDE: Ready = Ready(Ready::WRITABLE.0 | Ready::WRITE_CLOSED.0 | Ready::ERROR.0);
-
-    fn intersection(self, other: Ready) -> Ready {
-        Ready(self.0 & other.0)
+        // Per direction asked for: its bits, if any of them is set.
+        let read = SIDE[(interest.0 & Interest::READABLE.0) as usize] & self.0;
+        let write = SIDE[(interest.0 & Interest::WRITABLE.0) as usize] & self.0;
+        Ready(read | write)
     }
 
     /// The bits an `EAGAIN` in `interest`'s directions disproves: all of
     /// theirs, and `ERROR` (the kernel reports a pending error before it
     /// would say `EAGAIN`).
     pub(crate) fn would_block(interest: Interest) -> Ready {
-        let mut bits = Ready::EMPTY;
-        if interest.is_readable() {
-            bits |= Ready::READ_SIDE;
-        }
-        if interest.is_writable() {
-            bits |= Ready::WRITE_SIDE;
-        }
-        bits
+        Ready(SIDE[(interest.0 & 3) as usize])
     }
 
     /// The bits a short transfer in `interest`'s directions disproves.
     pub(crate) fn drained(interest: Interest) -> Ready {
-        let mut bits = Ready::EMPTY;
-        if interest.is_readable() {
-            bits |= Ready::READABLE;
-        }
-        if interest.is_writable() {
-            bits |= Ready::WRITABLE;
-        }
-        bits
+        // READABLE and WRITABLE sit at the bits of their interests.
+        Ready(interest.0 & (Ready::READABLE.0 | Ready::WRITABLE.0))
     }
 }
+
+/// Every readiness bit that concerns a direction, indexed by interest
+/// bits: `[1]` reading, `[2]` writing, `[3]` both.
+const SIDE: [u8; 4] = {
+    let read = Ready::READABLE.0 | Ready::READ_CLOSED.0 | Ready::PRIORITY.0 | Ready::ERROR.0;
+    let write = Ready::WRITABLE.0 | Ready::WRITE_CLOSED.0 | Ready::ERROR.0;
+    [0, read, write, read | write]
+};
 
 impl ops::BitOr for Ready {
     type Output = Ready;

@@ -30,17 +30,15 @@ impl WaiterKeys {
         }
     }
 
-    /// Takes out the entries still held, with their directions.
-    pub(crate) fn take(&mut self) -> impl Iterator<Item = (Interest, WaiterKey)> {
-        let read = self.read.take().map(|k| (Interest::READABLE, k));
-        let write = self.write.take().map(|k| (Interest::WRITABLE, k));
-        read.into_iter().chain(write)
+    /// Takes out the entries still held: (read, write).
+    pub(crate) fn take(&mut self) -> (Option<WaiterKey>, Option<WaiterKey>) {
+        (self.read.take(), self.write.take())
     }
 }
 
 /// Wakers a new registration displaced, to be dropped outside the driver's
 /// borrows (at most one per direction).
-pub(crate) type Displaced = [Option<Waker>; 2];
+pub(crate) type Displaced = (Option<Waker>, Option<Waker>);
 
 impl WaitAs<'_> {
     /// The same way of waiting, for one more call.
@@ -49,6 +47,20 @@ impl WaitAs<'_> {
             WaitAs::Polled => WaitAs::Polled,
             WaitAs::Keyed(key) => WaitAs::Keyed(key),
         }
+    }
+}
+
+/// Records `waker` among `waiters` (those of `direction`) as `how` says.
+#[inline]
+fn register(
+    waiters: &mut Waiters,
+    how: &mut WaitAs<'_>,
+    direction: Interest,
+    waker: &Waker,
+) -> Option<Waker> {
+    match how {
+        WaitAs::Polled => waiters.set_polled(waker),
+        WaitAs::Keyed(keys) => waiters.set_keyed(keys.get(direction), waker),
     }
 }
 
@@ -94,21 +106,26 @@ impl ScheduledIo {
     /// Records `waker` to be woken by the next event in each of
     /// `interest`'s directions. Returns the wakers it displaced, for the
     /// caller to drop outside the driver's borrows.
+    #[inline]
     pub(crate) fn wait(
         &mut self,
         interest: Interest,
         mut how: WaitAs<'_>,
         waker: &Waker,
     ) -> Displaced {
-        let mut displaced: Displaced = [None, None];
-        for (slot, direction) in displaced.iter_mut().zip(interest.directions()) {
-            let waiters = self.waiters(direction);
-            *slot = match &mut how {
-                WaitAs::Polled => waiters.set_polled(waker),
-                WaitAs::Keyed(keys) => waiters.set_keyed(keys.get(direction), waker),
-            };
-        }
-        displaced
+        // Plain tests rather than a loop, and inlined: this is on every
+        // `Pending`, nearly always for one direction.
+        let read = if interest.is_readable() {
+            register(&mut self.readers, &mut how, Interest::READABLE, waker)
+        } else {
+            None
+        };
+        let write = if interest.is_writable() {
+            register(&mut self.writers, &mut how, Interest::WRITABLE, waker)
+        } else {
+            None
+        };
+        (read, write)
     }
 
     /// Removes an `async` operation's waiter in `direction` (it completed or

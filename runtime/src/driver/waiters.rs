@@ -46,6 +46,7 @@ pub(crate) struct Waiters {
 impl Waiters {
     /// Records a `poll_*` caller's waker; returns the one it displaced, to
     /// be dropped by the caller outside the driver's borrows.
+    #[inline]
     pub(crate) fn set_polled(&mut self, waker: &Waker) -> Option<Waker> {
         match &mut self.polled {
             Some(old) if old.will_wake(waker) => None,
