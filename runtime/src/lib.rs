@@ -31,6 +31,8 @@ mod sys;
 mod util;
 
 pub mod io;
+#[doc(hidden)]
+pub mod macros;
 pub mod runtime;
 pub mod task;
 pub mod time;

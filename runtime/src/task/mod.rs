@@ -24,6 +24,7 @@
 mod builder;
 mod id;
 mod join;
+mod join_set;
 mod raw;
 mod state;
 mod waker;
@@ -35,6 +36,7 @@ use std::task::{Context, Poll};
 pub use builder::Builder;
 pub use id::Id;
 pub use join::{JoinError, JoinHandle};
+pub use join_set::JoinSet;
 pub(crate) use raw::TaskRef;
 
 use crate::{context, coop};
