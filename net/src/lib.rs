@@ -12,12 +12,18 @@
 
 #![deny(unsafe_op_in_unsafe_fn)]
 
+mod exhaustion;
 mod sys;
 mod tcp;
 mod udp;
+mod unix;
 
 pub use tcp::{
     Incoming, OwnedReadHalf, OwnedWriteHalf, ReadHalf, ReuniteError, TcpListener, TcpStream,
     WriteHalf,
 };
 pub use udp::UdpSocket;
+pub use unix::{
+    UCred, UnixDatagram, UnixListener, UnixOwnedReadHalf, UnixOwnedWriteHalf, UnixReadHalf,
+    UnixReuniteError, UnixStream, UnixWriteHalf,
+};

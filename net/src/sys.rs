@@ -256,3 +256,237 @@ mod tests {
         }
     }
 }
+
+// Unix domain sockets: `AF_UNIX` creation, bind, connect, accept, a plain
+// `send`, `SO_PEERCRED`, and `sockaddr_un` conversions to and from std's
+// `SocketAddr` (which checks a path's length and NULs when it is built).
+
+use std::os::linux::net::SocketAddrExt;
+use std::os::unix::net::SocketAddr as UnixSocketAddr;
+
+/// A nonblocking, close-on-exec Unix stream socket.
+pub(crate) fn unix_stream_socket() -> io::Result<OwnedFd> {
+    unix_socket(libc::SOCK_STREAM)
+}
+
+/// A nonblocking, close-on-exec Unix datagram socket.
+pub(crate) fn unix_datagram_socket() -> io::Result<OwnedFd> {
+    unix_socket(libc::SOCK_DGRAM)
+}
+
+fn unix_socket(ty: libc::c_int) -> io::Result<OwnedFd> {
+    let ty = ty | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC;
+    // Plain integer arguments.
+    let fd = syscall!(socket(libc::AF_UNIX, ty, 0))?;
+    // SAFETY: the kernel just returned `fd`; nothing else owns it.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// A connected pair of nonblocking, close-on-exec Unix stream sockets.
+pub(crate) fn unix_stream_pair() -> io::Result<(OwnedFd, OwnedFd)> {
+    unix_pair(libc::SOCK_STREAM)
+}
+
+/// A connected pair of nonblocking, close-on-exec Unix datagram sockets.
+pub(crate) fn unix_datagram_pair() -> io::Result<(OwnedFd, OwnedFd)> {
+    unix_pair(libc::SOCK_DGRAM)
+}
+
+fn unix_pair(ty: libc::c_int) -> io::Result<(OwnedFd, OwnedFd)> {
+    let ty = ty | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC;
+    let mut fds: [libc::c_int; 2] = [-1, -1];
+    // `fds` outlives the call and has room for the two fds it writes.
+    syscall!(socketpair(libc::AF_UNIX, ty, 0, fds.as_mut_ptr()))?;
+    // SAFETY: the kernel just returned both fds; nothing else owns them.
+    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+}
+
+pub(crate) fn unix_bind(fd: BorrowedFd<'_>, addr: &UnixSocketAddr) -> io::Result<()> {
+    let (raw, len) = unix_to_raw(addr)?;
+    // `raw` holds a valid `sockaddr_un` of `len` bytes for the call's duration.
+    syscall!(bind(
+        fd.as_raw_fd(),
+        (&raw as *const libc::sockaddr_un).cast(),
+        len
+    ))
+    .map(drop)
+}
+
+/// Starts a connect, as [`connect`] does for IP. On Linux a Unix stream
+/// connect finishes at once, or fails; with the listener's queue full a
+/// nonblocking one fails with `EAGAIN` (`WouldBlock`) and has not happened.
+pub(crate) fn unix_connect(fd: BorrowedFd<'_>, addr: &UnixSocketAddr) -> io::Result<bool> {
+    let (raw, len) = unix_to_raw(addr)?;
+    // `raw` holds a valid `sockaddr_un` of `len` bytes for the call's duration.
+    let res = syscall!(connect(
+        fd.as_raw_fd(),
+        (&raw as *const libc::sockaddr_un).cast(),
+        len
+    ));
+    match res {
+        Ok(_) => Ok(true),
+        Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => Ok(false),
+        Err(e) if e.kind() == io::ErrorKind::Interrupted => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// Accepts one Unix connection: nonblocking, close-on-exec, with the
+/// peer's address (usually unnamed: a client seldom binds).
+pub(crate) fn unix_accept(listener: BorrowedFd<'_>) -> io::Result<(OwnedFd, UnixSocketAddr)> {
+    // SAFETY: all-zero is a valid `sockaddr_un`.
+    let mut raw: libc::sockaddr_un = unsafe { zeroed() };
+    let mut len = size_of::<libc::sockaddr_un>() as libc::socklen_t;
+    // `raw` and `len` outlive the call; `len` says how big `raw` is.
+    let fd = syscall!(accept4(
+        listener.as_raw_fd(),
+        (&mut raw as *mut libc::sockaddr_un).cast(),
+        &mut len,
+        libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
+    ))?;
+    // SAFETY: the kernel just returned `fd`; nothing else owns it.
+    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+    Ok((fd, unix_from_raw(&raw, len)?))
+}
+
+/// `send` with `MSG_NOSIGNAL`: a write to a closed peer gives `EPIPE`
+/// instead of raising `SIGPIPE` (std's `UnixStream::write` is a plain
+/// `write`, which raises it).
+pub(crate) fn send(fd: BorrowedFd<'_>, buf: &[u8]) -> io::Result<usize> {
+    // `buf` is valid for reads of `buf.len()` bytes across the call.
+    let n = syscall!(send(
+        fd.as_raw_fd(),
+        buf.as_ptr().cast(),
+        buf.len(),
+        libc::MSG_NOSIGNAL
+    ))?;
+    Ok(n as usize)
+}
+
+/// The peer's credentials as of its `connect` (or `socketpair`):
+/// `SO_PEERCRED`.
+pub(crate) fn peer_cred(fd: BorrowedFd<'_>) -> io::Result<libc::ucred> {
+    let mut cred = libc::ucred {
+        pid: 0,
+        uid: 0,
+        gid: 0,
+    };
+    let mut len = size_of::<libc::ucred>() as libc::socklen_t;
+    // `cred` and `len` outlive the call; `len` says how big `cred` is.
+    syscall!(getsockopt(
+        fd.as_raw_fd(),
+        libc::SOL_SOCKET,
+        libc::SO_PEERCRED,
+        (&mut cred as *mut libc::ucred).cast(),
+        &mut len,
+    ))?;
+    Ok(cred)
+}
+
+/// Where `sun_path` starts in a `sockaddr_un` (after `sun_family`).
+const SUN_PATH_OFFSET: usize = std::mem::offset_of!(libc::sockaddr_un, sun_path);
+
+/// How long `sun_path` is (108 bytes on Linux).
+const SUN_PATH_LEN: usize = size_of::<libc::sockaddr_un>() - SUN_PATH_OFFSET;
+
+/// The `sockaddr_un` for std's address: a path NUL-terminated, an abstract
+/// name after its leading NUL (its length counted, no terminator), an
+/// unnamed address as the family alone (`bind` then autobinds).
+fn unix_to_raw(addr: &UnixSocketAddr) -> io::Result<(libc::sockaddr_un, libc::socklen_t)> {
+    use std::os::unix::ffi::OsStrExt;
+    // SAFETY: all-zero is a valid `sockaddr_un`.
+    let mut raw: libc::sockaddr_un = unsafe { zeroed() };
+    raw.sun_family = libc::AF_UNIX as libc::sa_family_t;
+    let (start, bytes, terminator) = if let Some(path) = addr.as_pathname() {
+        (0, path.as_os_str().as_bytes(), 1)
+    } else if let Some(name) = addr.as_abstract_name() {
+        (1, name, 0)
+    } else {
+        (0, &[][..], 0)
+    };
+    let end = start + bytes.len();
+    // std's constructors already refuse these; checked again so the copy
+    // below can never be cut short.
+    if end + terminator > raw.sun_path.len() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "Unix socket address too long for sockaddr_un",
+        ));
+    }
+    for (dst, &src) in raw.sun_path[start..end].iter_mut().zip(bytes) {
+        *dst = src as libc::c_char;
+    }
+    let len = if bytes.is_empty() && start == 0 {
+        SUN_PATH_OFFSET
+    } else {
+        SUN_PATH_OFFSET + end + terminator
+    };
+    Ok((raw, len as libc::socklen_t))
+}
+
+/// std's address for a `sockaddr_un` of `len` bytes the kernel filled in.
+fn unix_from_raw(raw: &libc::sockaddr_un, len: libc::socklen_t) -> io::Result<UnixSocketAddr> {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+    let len = (len as usize)
+        .saturating_sub(SUN_PATH_OFFSET)
+        .min(raw.sun_path.len());
+    if len > 0 && raw.sun_family != libc::AF_UNIX as libc::sa_family_t {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "the kernel returned an address that is not AF_UNIX",
+        ));
+    }
+    let mut bytes = [0u8; SUN_PATH_LEN];
+    let bytes = &mut bytes[..len];
+    for (dst, &src) in bytes.iter_mut().zip(&raw.sun_path) {
+        *dst = src as u8;
+    }
+    match bytes.split_first() {
+        // No path at all: an unnamed socket. std builds that from an empty
+        // path (pinned by a unit test below).
+        None => UnixSocketAddr::from_pathname(""),
+        Some((0, name)) => UnixSocketAddr::from_abstract_name(name),
+        Some(_) => {
+            // The kernel may count the terminating NUL; the path stops there.
+            let end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
+            UnixSocketAddr::from_pathname(OsStr::from_bytes(&bytes[..end]))
+        }
+    }
+}
+
+#[cfg(test)]
+mod unix_tests {
+    use super::*;
+
+    #[test]
+    fn unix_addresses_round_trip() {
+        let path = UnixSocketAddr::from_pathname("/tmp/edgeloop.sock").unwrap();
+        let (raw, len) = unix_to_raw(&path).unwrap();
+        assert_eq!(
+            len as usize,
+            SUN_PATH_OFFSET + "/tmp/edgeloop.sock".len() + 1
+        );
+        let back = unix_from_raw(&raw, len).unwrap();
+        assert_eq!(back.as_pathname(), path.as_pathname());
+
+        let name = UnixSocketAddr::from_abstract_name(b"edgeloop\0x").unwrap();
+        let (raw, len) = unix_to_raw(&name).unwrap();
+        assert_eq!(len as usize, SUN_PATH_OFFSET + 1 + 10);
+        let back = unix_from_raw(&raw, len).unwrap();
+        assert_eq!(back.as_abstract_name(), Some(&b"edgeloop\0x"[..]));
+    }
+
+    #[test]
+    fn an_empty_sockaddr_un_is_unnamed() {
+        // SAFETY: all-zero is a valid `sockaddr_un`.
+        let mut raw: libc::sockaddr_un = unsafe { zeroed() };
+        raw.sun_family = libc::AF_UNIX as libc::sa_family_t;
+        for len in [0, SUN_PATH_OFFSET] {
+            let addr = unix_from_raw(&raw, len as libc::socklen_t).unwrap();
+            assert!(addr.is_unnamed(), "{addr:?}");
+        }
+        let unnamed = UnixSocketAddr::from_pathname("").unwrap();
+        assert_eq!(unix_to_raw(&unnamed).unwrap().1 as usize, SUN_PATH_OFFSET);
+    }
+}

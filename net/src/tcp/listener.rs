@@ -1,19 +1,17 @@
 //! `TcpListener`: a listening socket whose `accept` waits on the driver.
 
-use std::cell::Cell;
 use std::fmt;
-use std::future::Future;
 use std::io;
 use std::net::{self, SocketAddr, ToSocketAddrs};
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
-use std::time::Duration;
 
-use edgeloop_runtime::io::{fd_released, AsyncFd, FdReleased, Interest};
+use edgeloop_runtime::io::AsyncFd;
 use futures_core::Stream;
 
 use super::{each_addr, TcpStream};
+use crate::exhaustion::FdExhaustion;
 use crate::sys;
 
 /// A TCP socket server, listening for connections.
@@ -41,20 +39,8 @@ use crate::sys;
 /// ```
 pub struct TcpListener {
     io: AsyncFd<net::TcpListener>,
-    /// Set while the process is out of fds: the next `accept` waits on it.
-    exhausted: Cell<Option<FdReleased>>,
-    /// True from an `EMFILE`/`ENFILE` until the next accepted connection:
-    /// the error is returned once per such episode.
-    in_episode: Cell<bool>,
-}
-
-/// The longest an exhausted listener waits before trying `accept` again
-/// when no fd of this runtime has been closed (one closed elsewhere — or,
-/// for `ENFILE`, in another process — is invisible to the runtime).
-const EXHAUSTED_BACKOFF: Duration = Duration::from_millis(100);
-
-fn is_fd_exhaustion(err: &io::Error) -> bool {
-    matches!(err.raw_os_error(), Some(libc::EMFILE | libc::ENFILE))
+    /// Out-of-fds episodes: the error once, then a wait (see `accept`).
+    exhaustion: FdExhaustion,
 }
 
 impl TcpListener {
@@ -82,8 +68,7 @@ impl TcpListener {
     fn from_registered(io: AsyncFd<net::TcpListener>) -> io::Result<TcpListener> {
         Ok(TcpListener {
             io,
-            exhausted: Cell::new(None),
-            in_episode: Cell::new(false),
+            exhaustion: FdExhaustion::default(),
         })
     }
 
@@ -132,18 +117,11 @@ impl TcpListener {
     /// prints one line and idles at the limit instead of spinning on the
     /// error (the connection waits in the kernel's queue meanwhile).
     pub async fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
-        loop {
-            if let Some(wait) = self.exhausted.take() {
-                wait.await;
-            }
-            let accepted = self
-                .io
-                .async_io(Interest::READABLE, |l| self.try_accept(l))
-                .await;
-            if let Some(result) = self.after_accept(accepted) {
-                return result;
-            }
-        }
+        let (fd, peer) = self
+            .exhaustion
+            .accept(&self.io, |l| sys::accept(l.as_fd()))
+            .await?;
+        Ok((TcpStream::from_connected(fd)?, peer))
     }
 
     /// Polls for a connection; on `Pending` the task is woken when one
@@ -151,52 +129,10 @@ impl TcpListener {
     /// caller's waker: for several tasks accepting at once, use
     /// [`accept`](Self::accept). Out of fds it behaves as `accept` does.
     pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(TcpStream, SocketAddr)>> {
-        // At most two rounds: a fresh `FdReleased` cannot complete in the
-        // same poll that made it (nothing is deregistered in between).
-        loop {
-            if let Some(mut wait) = self.exhausted.take() {
-                if Pin::new(&mut wait).poll(cx).is_pending() {
-                    self.exhausted.set(Some(wait));
-                    return Poll::Pending;
-                }
-            }
-            let accepted = ready!(self
-                .io
-                .poll_io(cx, Interest::READABLE, |l| self.try_accept(l)));
-            if let Some(result) = self.after_accept(accepted) {
-                return Poll::Ready(result);
-            }
-        }
-    }
-
-    /// One `accept4`. An empty queue (`EAGAIN`) also ends an out-of-fds
-    /// episode: nothing was refused, so the next `EMFILE` is news again.
-    fn try_accept(&self, listener: &net::TcpListener) -> io::Result<(OwnedFd, SocketAddr)> {
-        let accepted = sys::accept(listener.as_fd());
-        if matches!(&accepted, Err(e) if e.kind() == io::ErrorKind::WouldBlock) {
-            self.in_episode.set(false);
-        }
-        accepted
-    }
-
-    /// What an `accept4` outcome means for the caller: `None` to wait and
-    /// try again (still out of fds, already reported).
-    fn after_accept(
-        &self,
-        accepted: io::Result<(OwnedFd, SocketAddr)>,
-    ) -> Option<io::Result<(TcpStream, SocketAddr)>> {
-        match accepted {
-            Ok((fd, peer)) => {
-                self.in_episode.set(false);
-                Some(TcpStream::from_connected(fd).map(|s| (s, peer)))
-            }
-            Err(err) if is_fd_exhaustion(&err) => {
-                self.exhausted.set(Some(fd_released(EXHAUSTED_BACKOFF)));
-                let first = !self.in_episode.replace(true);
-                first.then_some(Err(err))
-            }
-            Err(err) => Some(Err(err)),
-        }
+        let accepted = ready!(self
+            .exhaustion
+            .poll_accept(cx, &self.io, |l| sys::accept(l.as_fd())));
+        Poll::Ready(accepted.and_then(|(fd, peer)| Ok((TcpStream::from_connected(fd)?, peer))))
     }
 
     /// The connections, as a `Stream` that never ends (each item may be an
