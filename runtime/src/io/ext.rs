@@ -63,6 +63,76 @@ pub trait AsyncReadExt: AsyncRead {
             start,
         }
     }
+
+    /// Reads into several buffers at once (`readv` on a socket); returns
+    /// how many bytes were read in all, `Ok(0)` at end of stream.
+    ///
+    /// Cancel-safe: if dropped before completing, no bytes were read.
+    fn read_vectored<'a, 'b>(
+        &'a mut self,
+        bufs: &'a mut [std::io::IoSliceMut<'b>],
+    ) -> super::ReadVectored<'a, 'b, Self>
+    where
+        Self: Unpin,
+    {
+        super::ReadVectored::new(self, bufs)
+    }
+
+    /// Reads until end of stream and appends it to `buf` if it is UTF-8;
+    /// returns how many bytes were appended. If it is not, the error is
+    /// `InvalidData` and `buf` is left as it was.
+    ///
+    /// Not cancel-safe: `buf` changes only when the future completes, so
+    /// if it is dropped early `buf` is as it was and the bytes read so far
+    /// are lost. They are lost on an I/O error too.
+    ///
+    /// ```
+    /// use edgeloop::io::AsyncReadExt;
+    ///
+    /// edgeloop::block_on(async {
+    ///     let mut text = String::from("say: ");
+    ///     assert_eq!((&b"hello"[..]).read_to_string(&mut text).await?, 5);
+    ///     assert_eq!(text, "say: hello");
+    ///     let err = (&b"\xff"[..]).read_to_string(&mut text).await.unwrap_err();
+    ///     assert_eq!(err.kind(), std::io::ErrorKind::InvalidData);
+    ///     assert_eq!(text, "say: hello");
+    ///     Ok::<_, std::io::Error>(())
+    /// })?;
+    /// # Ok::<_, std::io::Error>(())
+    /// ```
+    fn read_to_string<'a>(&'a mut self, buf: &'a mut String) -> super::ReadToString<'a, Self>
+    where
+        Self: Unpin,
+    {
+        super::ReadToString::new(self, buf)
+    }
+
+    super::num::read_num_methods! {
+        u8 => read_u8;
+        i8 => read_i8;
+        u16 => read_u16, read_u16_le;
+        i16 => read_i16, read_i16_le;
+        /// ```
+        /// use edgeloop::io::AsyncReadExt;
+        ///
+        /// edgeloop::block_on(async {
+        ///     let mut src: &[u8] = &[0, 0, 1, 2, 2, 1, 0, 0];
+        ///     assert_eq!(src.read_u32().await?, 0x0102);
+        ///     assert_eq!(src.read_u32_le().await?, 0x0102);
+        ///     assert!(src.read_u32().await.is_err(), "UnexpectedEof");
+        ///     Ok::<_, std::io::Error>(())
+        /// })?;
+        /// # Ok::<_, std::io::Error>(())
+        /// ```
+        u32 => read_u32, read_u32_le;
+        i32 => read_i32, read_i32_le;
+        u64 => read_u64, read_u64_le;
+        i64 => read_i64, read_i64_le;
+        u128 => read_u128, read_u128_le;
+        i128 => read_i128, read_i128_le;
+        f32 => read_f32, read_f32_le;
+        f64 => read_f64, read_f64_le;
+    }
 }
 
 impl<R: AsyncRead + ?Sized> AsyncReadExt for R {}
@@ -114,6 +184,63 @@ pub trait AsyncWriteExt: AsyncWrite {
         Self: Unpin,
     {
         Close { writer: self }
+    }
+
+    /// Writes from several buffers at once, in one
+    /// [`poll_write_vectored`](AsyncWrite::poll_write_vectored) (`sendmsg`
+    /// on a socket); returns how many bytes were written in all, which may
+    /// be fewer than the buffers hold.
+    ///
+    /// Cancel-safe: if dropped before completing, no bytes were written.
+    ///
+    /// ```
+    /// use std::io::IoSlice;
+    /// use edgeloop::io::AsyncWriteExt;
+    ///
+    /// edgeloop::block_on(async {
+    ///     let mut out = Vec::new();
+    ///     let parts = [IoSlice::new(b"head "), IoSlice::new(b"body")];
+    ///     let n = out.write_vectored(&parts).await?;
+    ///     assert_eq!(&out[..n], &b"head "[..n]); // a `Vec` takes the first slice
+    ///     Ok::<_, std::io::Error>(())
+    /// })?;
+    /// # Ok::<_, std::io::Error>(())
+    /// ```
+    fn write_vectored<'a, 'b>(
+        &'a mut self,
+        bufs: &'a [std::io::IoSlice<'b>],
+    ) -> super::WriteVectored<'a, 'b, Self>
+    where
+        Self: Unpin,
+    {
+        super::WriteVectored::new(self, bufs)
+    }
+
+    super::num::write_num_methods! {
+        u8 => write_u8;
+        i8 => write_i8;
+        u16 => write_u16, write_u16_le;
+        i16 => write_i16, write_i16_le;
+        /// ```
+        /// use edgeloop::io::AsyncWriteExt;
+        ///
+        /// edgeloop::block_on(async {
+        ///     let mut out = Vec::new();
+        ///     out.write_u32(0x0102).await?;
+        ///     out.write_u32_le(0x0102).await?;
+        ///     assert_eq!(out, [0, 0, 1, 2, 2, 1, 0, 0]);
+        ///     Ok::<_, std::io::Error>(())
+        /// })?;
+        /// # Ok::<_, std::io::Error>(())
+        /// ```
+        u32 => write_u32, write_u32_le;
+        i32 => write_i32, write_i32_le;
+        u64 => write_u64, write_u64_le;
+        i64 => write_i64, write_i64_le;
+        u128 => write_u128, write_u128_le;
+        i128 => write_i128, write_i128_le;
+        f32 => write_f32, write_f32_le;
+        f64 => write_f64, write_f64_le;
     }
 }
 

@@ -11,8 +11,21 @@
 //! interop feature yet.
 
 mod async_fd;
+mod buf_read;
+mod buf_read_ext;
+mod buf_reader;
+mod buf_split;
+mod buf_writer;
+mod copy;
+mod copy_bidirectional;
+mod copy_buf;
 mod ext;
 mod fd_released;
+mod lines;
+mod num;
+mod read_to_string;
+mod split;
+mod vectored;
 
 use std::io::{self, IoSlice, IoSliceMut};
 use std::ops::DerefMut;
@@ -21,10 +34,23 @@ use std::task::{Context, Poll};
 
 pub use crate::driver::{Interest, Ready};
 pub use async_fd::{AsyncFd, ReadyGuard, TryIoError};
+pub use buf_read::AsyncBufRead;
+pub use buf_read_ext::{AsyncBufReadExt, ReadLine, ReadUntil};
+pub use buf_reader::BufReader;
+pub use buf_split::Split;
+pub use buf_writer::BufWriter;
+pub use copy::copy;
+pub use copy_bidirectional::copy_bidirectional;
+pub use copy_buf::copy_buf;
 pub use ext::{
     AsyncReadExt, AsyncWriteExt, Close, Flush, Read, ReadExact, ReadToEnd, Write, WriteAll,
 };
 pub use fd_released::{fd_released, FdReleased};
+pub use lines::Lines;
+pub use num::{ReadNum, WriteNum};
+pub use read_to_string::ReadToString;
+pub use split::{split, ReadHalf, WriteHalf};
+pub use vectored::{ReadVectored, WriteVectored};
 
 /// Reads bytes asynchronously.
 ///
