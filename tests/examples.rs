@@ -75,3 +75,26 @@ fn echo_server_and_echo_client_examples_echo() {
         server.assert_running();
     });
 }
+
+/// `proxy` in front of `echo_server`: bytes go through both ways, every one
+/// checked, and the client's half-close reaches the server (whose EOF comes
+/// back through the proxy).
+#[test]
+fn the_proxy_example_carries_an_echo_both_ways_with_half_close() {
+    watchdog(|| {
+        let mut command = Command::new(example_path("echo_server"));
+        command.arg(util::LOCALHOST_0).stdin(Stdio::null());
+        let mut echo = ChildServer::start(command);
+        let mut command = Command::new(example_path("proxy"));
+        command
+            .arg(util::LOCALHOST_0)
+            .arg(echo.addr.to_string())
+            .stdin(Stdio::null());
+        let mut proxy = ChildServer::start(command);
+        for seed in 0..3 {
+            echo_through(proxy.addr, 100 + seed, 64 * 1024);
+        }
+        proxy.assert_running();
+        echo.assert_running();
+    });
+}
