@@ -34,6 +34,7 @@ pub mod io;
 #[doc(hidden)]
 pub mod macros;
 pub mod runtime;
+pub mod sync;
 pub mod task;
 pub mod time;
 pub mod trace;
