@@ -16,26 +16,26 @@
 //! single thread-local access for both.
 
 use std::cell::Cell;
-use std::num::NonZeroU64;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
 use std::task::Context;
 
 use crate::context;
 
 /// Names one runtime for its whole life; never reused within a process.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub(crate) struct RuntimeId(NonZeroU64);
+pub(crate) struct RuntimeId(NonZeroU32);
 
 impl RuntimeId {
     /// A fresh id: 1 for the first runtime of the process, then 2, 3, ….
     pub(crate) fn next() -> RuntimeId {
-        static NEXT: AtomicU64 = AtomicU64::new(1);
+        static NEXT: AtomicU32 = AtomicU32::new(1);
         let id = NEXT.fetch_add(1, Relaxed);
-        RuntimeId(NonZeroU64::new(id).expect("2^64 runtimes"))
+        RuntimeId(NonZeroU32::new(id).expect("more than 2^32 - 1 runtimes in one process"))
     }
 
     pub(crate) fn get(self) -> u64 {
-        self.0.get()
+        u64::from(self.0.get())
     }
 }
 
@@ -48,26 +48,44 @@ impl Budget {
     pub(crate) const IO_OPERATIONS: u32 = 128;
 
     pub(crate) fn initial(ops: u32) -> Budget {
-        Budget(Some(ops))
-    }
-
-    pub(crate) const fn unconstrained() -> Budget {
-        Budget(None)
+        Budget(Some(ops.min(UNCONSTRAINED - 1)))
     }
 }
 
-/// The poll under way on this thread.
+/// The budget word's value for "no budget" (outside a task poll).
+const UNCONSTRAINED: u32 = u32::MAX;
+
+/// The poll under way on this thread, in one word, so that the I/O path's
+/// one thread-local access is a single load (and `with_budget` a single
+/// swap): the low half is the budget left (`UNCONSTRAINED`: none), the
+/// high half the polling runtime's id (0: none).
 #[derive(Clone, Copy, Debug)]
-struct Polling {
-    budget: Budget,
-    /// The runtime whose task (or `block_on` future) is being polled.
-    runtime: Option<RuntimeId>,
+struct Polling(u64);
+
+impl Polling {
+    const IDLE: Polling = Polling(UNCONSTRAINED as u64);
+
+    fn new(budget: Budget, runtime: RuntimeId) -> Polling {
+        let budget = budget.0.unwrap_or(UNCONSTRAINED);
+        Polling(u64::from(runtime.0.get()) << 32 | u64::from(budget))
+    }
+
+    fn budget(self) -> u32 {
+        self.0 as u32
+    }
+
+    fn runtime(self) -> Option<RuntimeId> {
+        NonZeroU32::new((self.0 >> 32) as u32).map(RuntimeId)
+    }
+
+    /// Whether the poll is `owner`'s.
+    fn is_of(self, owner: RuntimeId) -> bool {
+        (self.0 >> 32) as u32 == owner.0.get()
+    }
 }
 
 thread_local! {
-    static POLLING: Cell<Polling> = const {
-        Cell::new(Polling { budget: Budget::unconstrained(), runtime: None })
-    };
+    static POLLING: Cell<Polling> = const { Cell::new(Polling::IDLE) };
 }
 
 /// Runs `f` — one poll of a task or of a `block_on` future of `runtime` —
@@ -80,17 +98,13 @@ pub(crate) fn with_budget<R>(budget: Budget, runtime: RuntimeId, f: impl FnOnce(
             let _ = POLLING.try_with(|p| p.set(self.0));
         }
     }
-    let new = Polling {
-        budget,
-        runtime: Some(runtime),
-    };
-    let _restore = Restore(POLLING.with(|p| p.replace(new)));
+    let _restore = Restore(POLLING.with(|p| p.replace(Polling::new(budget, runtime))));
     f()
 }
 
 /// The runtime whose poll is under way on this thread, if any.
 pub(crate) fn current_runtime() -> Option<RuntimeId> {
-    POLLING.try_with(|p| p.get().runtime).ok().flatten()
+    POLLING.try_with(|p| p.get().runtime()).ok().flatten()
 }
 
 /// What [`spend`] found.
@@ -110,18 +124,18 @@ pub(crate) enum Spend {
 /// operation's path.
 pub(crate) fn spend(cx: &mut Context<'_>, owner: RuntimeId) -> Spend {
     let spend = POLLING.with(|p| {
-        let mut now = p.get();
-        if now.runtime != Some(owner) {
+        let now = p.get();
+        if !now.is_of(owner) {
             return Spend::Foreign;
         }
-        match now.budget {
-            Budget(Some(0)) => Spend::Spent,
-            Budget(Some(n)) => {
-                now.budget = Budget(Some(n - 1));
-                p.set(now);
+        match now.budget() {
+            0 => Spend::Spent,
+            UNCONSTRAINED => Spend::Go,
+            _ => {
+                // The budget is the low half: one less is one less.
+                p.set(Polling(now.0 - 1));
                 Spend::Go
             }
-            Budget(None) => Spend::Go,
         }
     });
     if spend == Spend::Spent {
@@ -133,10 +147,10 @@ pub(crate) fn spend(cx: &mut Context<'_>, owner: RuntimeId) -> Spend {
 /// Gives back the unit of an operation that did not complete (`EAGAIN`).
 pub(crate) fn refund() {
     POLLING.with(|p| {
-        let mut now = p.get();
-        if let Budget(Some(n)) = now.budget {
-            now.budget = Budget(Some(n + 1));
-            p.set(now);
+        let now = p.get();
+        // No budget stays none; a budget never climbs past its start.
+        if now.budget() < UNCONSTRAINED - 1 {
+            p.set(Polling(now.0 + 1));
         }
     });
 }

@@ -166,6 +166,7 @@ impl Core {
     /// Runs `future` to completion on this thread, driving every task.
     pub(crate) fn block_on<F: Future>(self: &Rc<Self>, future: F) -> F::Output {
         let _enter = context::enter(self.clone());
+        let _running = Running::start(&self.driver);
         let _slack = self.config.timer_slack.and_then(SlackGuard::set);
         let waker = Waker::from(self.shared.clone());
         let mut cx = Context::from_waker(&waker);
@@ -544,6 +545,28 @@ struct CoreCounts {
 
 fn bump(counter: &Cell<u64>, by: u64) {
     counter.set(counter.get().wrapping_add(by));
+}
+
+/// Marks the driver's runtime as running while `block_on` runs (also when
+/// it unwinds).
+struct Running<'a> {
+    driver: &'a Driver,
+    before: bool,
+}
+
+impl<'a> Running<'a> {
+    fn start(driver: &'a Driver) -> Running<'a> {
+        Running {
+            driver,
+            before: driver.set_running(true),
+        }
+    }
+}
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        self.driver.set_running(self.before);
+    }
 }
 
 /// Puts back the task that was current before [`Core::enter_task`].

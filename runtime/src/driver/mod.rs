@@ -85,6 +85,11 @@ pub(crate) struct Driver {
     shut_down: Cell<bool>,
     /// The runtime this driver belongs to.
     owner: RuntimeId,
+    /// Whether that runtime's `block_on` is running (on this thread, then:
+    /// the driver is `!Send`). While it is, every poll on the thread is
+    /// that runtime's — runtimes do not nest — so this stands for "the poll
+    /// under way is ours", without the thread-local read.
+    running: Cell<bool>,
     /// The runtime's trace recorder, if tracing is on.
     trace: Option<Rc<Tracer>>,
     /// Wakers collected during a traced turn, with what woke each (the fd
@@ -144,6 +149,7 @@ impl Driver {
             release_waiters: RefCell::new(Waiters::default()),
             shut_down: Cell::new(false),
             owner,
+            running: Cell::new(false),
             trace,
             woken_by: RefCell::new(Vec::new()),
             counters: DriverCounters::default(),
@@ -204,6 +210,11 @@ impl Driver {
         res
     }
 
+    /// Marks the runtime's `block_on` as running or not (see `running`).
+    pub(crate) fn set_running(&self, running: bool) -> bool {
+        self.running.replace(running)
+    }
+
     /// The runtime this driver belongs to.
     pub(crate) fn owner(&self) -> RuntimeId {
         self.owner
@@ -255,7 +266,7 @@ impl Driver {
         if !ready.is_empty() {
             return Poll::Ready(Ok(ready));
         }
-        if coop::current_runtime() != Some(self.owner) {
+        if !self.running.get() {
             return Poll::Ready(Err(self.wrong_runtime()));
         }
         let displaced = io.wait(interest, how, cx.waker());

@@ -99,6 +99,7 @@ impl ScheduledIo {
     }
 
     /// Readiness relevant to `interest`; empty if there is none.
+    #[inline]
     pub(crate) fn ready_for(&self, interest: Interest) -> Ready {
         self.readiness.for_interest(interest)
     }
@@ -135,12 +136,14 @@ impl ScheduledIo {
     }
 
     /// Forgets what an `EAGAIN` in `interest`'s direction disproved.
+    #[inline]
     pub(crate) fn clear_would_block(&mut self, interest: Interest) {
         self.readiness = self.readiness - Ready::would_block(interest);
     }
 
     /// Forgets what a short transfer proved drained — unless urgent data is
     /// pending, when a short read proves nothing (it stops at the mark).
+    #[inline]
     pub(crate) fn clear_drained(&mut self, interest: Interest) {
         let mut interest = interest;
         if interest.is_readable() && self.readiness.is_priority() {
@@ -153,6 +156,7 @@ impl ScheduledIo {
     }
 
     /// Merges an event and moves the wakers it concerns into `woken`.
+    #[inline]
     pub(crate) fn set(&mut self, ready: Ready, woken: &mut Vec<Waker>) {
         self.readiness |= ready;
         if ready.is_readable() {

@@ -100,6 +100,7 @@ impl Waiters {
     }
 
     /// Moves every waiter into `woken` and starts a new generation.
+    #[inline]
     pub(crate) fn drain_into(&mut self, woken: &mut Vec<Waker>) {
         if let Some(waker) = self.polled.take() {
             woken.push(waker);
