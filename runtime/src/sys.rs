@@ -178,3 +178,63 @@ pub(crate) fn set_timer_slack(slack: Duration) -> io::Result<()> {
     ))
     .map(drop)
 }
+
+/// Creates a pipe, both ends nonblocking and close-on-exec: `(read, write)`.
+pub(crate) fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
+    let mut fds: [libc::c_int; 2] = [-1, -1];
+    // `fds` has room for the two descriptors the kernel writes into it.
+    syscall!(pipe2(fds.as_mut_ptr(), libc::O_NONBLOCK | libc::O_CLOEXEC))?;
+    Ok((owned(fds[0]), owned(fds[1])))
+}
+
+/// Reads into `buf`, blocking the calling thread until there is input, end
+/// of file or an error; for the standard-I/O threads, never the runtime's.
+///
+/// The fd's file status flags are left alone. `EINTR` is retried; `EAGAIN`
+/// (another process sharing the open file description made it nonblocking)
+/// waits in `poll(2)` and retries, so the read blocks all the same.
+pub(crate) fn read_blocking(fd: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<usize> {
+    loop {
+        // `buf` is writable for `buf.len()` bytes for the whole call.
+        match syscall!(read(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len())) {
+            Ok(n) => return Ok(n as usize),
+            Err(e) => retry_blocking(fd, libc::POLLIN, e)?,
+        }
+    }
+}
+
+/// Writes some of `buf`, blocking the calling thread until the fd takes at
+/// least one byte; the write-side twin of [`read_blocking`], with the same
+/// handling of `EINTR` and `EAGAIN` and the same respect for the flags.
+pub(crate) fn write_blocking(fd: BorrowedFd<'_>, buf: &[u8]) -> io::Result<usize> {
+    loop {
+        // `buf` is readable for `buf.len()` bytes for the whole call.
+        match syscall!(write(fd.as_raw_fd(), buf.as_ptr().cast(), buf.len())) {
+            Ok(n) => return Ok(n as usize),
+            Err(e) => retry_blocking(fd, libc::POLLOUT, e)?,
+        }
+    }
+}
+
+/// What a blocking read or write does with its error `e`: `Ok` to try
+/// again (after `EINTR` at once; after `EAGAIN` once `poll(2)` reports the
+/// fd ready for `events`), or the error itself.
+fn retry_blocking(fd: BorrowedFd<'_>, events: libc::c_short, e: io::Error) -> io::Result<()> {
+    match e.kind() {
+        io::ErrorKind::Interrupted => Ok(()),
+        io::ErrorKind::WouldBlock => {
+            let mut pollfd = libc::pollfd {
+                fd: fd.as_raw_fd(),
+                events,
+                revents: 0,
+            };
+            // One `pollfd`, alive across the call; no timeout. An `EINTR`
+            // here is fine: the caller's next attempt finds out.
+            match syscall!(poll(&mut pollfd, 1, -1)) {
+                Err(e) if e.kind() != io::ErrorKind::Interrupted => Err(e),
+                _ => Ok(()),
+            }
+        }
+        _ => Err(e),
+    }
+}

@@ -77,8 +77,15 @@ impl<T: AsRawFd> AsyncFd<T> {
     /// Registers `inner`'s fd with the current runtime's driver.
     ///
     /// # Errors
-    /// The OS's error from `epoll_ctl` (for example `EPERM` for a regular
-    /// file, which epoll cannot watch).
+    /// The OS's error from `epoll_ctl`, as it gave it. Notably a regular
+    /// file (or a directory, or `/dev/null`) gives `EPERM`: such a file is
+    /// always ready for reading and writing, so the kernel has no readiness
+    /// to report and `epoll_ctl` refuses it, with error kind
+    /// [`PermissionDenied`](io::ErrorKind::PermissionDenied) and
+    /// `raw_os_error() == Some(libc::EPERM)` — not a matter of access
+    /// rights. Read such files with blocking calls (off the runtime's
+    /// thread if they may be slow); for standard input, which may be one,
+    /// use [`stdin`](crate::io::stdin).
     ///
     /// # Panics
     /// Outside an edgeloop runtime.

@@ -5,10 +5,15 @@
 //! The traits have the shape of `futures-io`'s (`poll_read` fills a plain
 //! byte slice; `poll_close` flushes, then closes) but are edgeloop's own:
 //! they are **not** interchangeable with `futures-io`'s or tokio's
-//! `AsyncRead` / `AsyncWrite`. A type that implements those does not
-//! implement these, nor the other way round, so codecs and adapters written
-//! for them cannot be used with edgeloop's sockets directly; there is no
-//! interop feature yet.
+//! `AsyncRead` / `AsyncWrite`. Out of the box, a type that implements those
+//! does not implement these, nor the other way round, so codecs and adapters
+//! written for them cannot be used with edgeloop's sockets directly. The
+//! `futures-io` cargo feature (off by default) bridges to `futures-io` both
+//! ways: every edgeloop I/O type (`AsyncFd`, `BufReader`, `BufWriter`,
+//! `split`'s halves, the sockets and their halves) also implements
+//! `futures-io`'s `AsyncRead` / `AsyncWrite` (and `AsyncBufRead` where it
+//! implements edgeloop's), and `FuturesIo` wraps a `futures-io` type to
+//! give it edgeloop's traits. There is no bridge to tokio's traits.
 
 mod async_fd;
 mod buf_read;
@@ -21,10 +26,14 @@ mod copy_bidirectional;
 mod copy_buf;
 mod ext;
 mod fd_released;
+#[cfg(feature = "futures-io")]
+mod futures_io;
 mod lines;
 mod num;
+mod pipe;
 mod read_to_string;
 mod split;
+mod stdio;
 mod vectored;
 
 use std::io::{self, IoSlice, IoSliceMut};
@@ -32,6 +41,8 @@ use std::ops::DerefMut;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+#[cfg(feature = "futures-io")]
+pub use self::futures_io::FuturesIo;
 pub use crate::driver::{Interest, Ready};
 pub use async_fd::{AsyncFd, ReadyGuard, TryIoError};
 pub use buf_read::AsyncBufRead;
@@ -48,8 +59,10 @@ pub use ext::{
 pub use fd_released::{fd_released, FdReleased};
 pub use lines::Lines;
 pub use num::{ReadNum, WriteNum};
+pub use pipe::{pipe, PipeReader, PipeWriter};
 pub use read_to_string::ReadToString;
 pub use split::{split, ReadHalf, WriteHalf};
+pub use stdio::{stderr, stdin, stdout, Stderr, Stdin, Stdout};
 pub use vectored::{ReadVectored, WriteVectored};
 
 /// Reads bytes asynchronously.
