@@ -13,6 +13,8 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 
 mod exhaustion;
+#[cfg(feature = "futures-io")]
+mod futures_io;
 mod sys;
 mod tcp;
 mod udp;
