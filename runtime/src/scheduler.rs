@@ -185,9 +185,14 @@ impl Core {
                 self.since_driver.set(self.since_driver.get() + 1);
                 let budget = Budget::initial(self.config.io_budget);
                 let current = self.enter_task(main_id);
-                let started = self.trace_poll_start(main_id);
+                let started = match self.trace {
+                    None => None,
+                    Some(_) => self.trace_poll_start(main_id),
+                };
                 let polled = coop::with_budget(budget, self.id, || future.as_mut().poll(&mut cx));
-                self.trace_poll_end(main_id, started, polled.is_ready());
+                if started.is_some() {
+                    self.trace_poll_end(main_id, started, polled.is_ready());
+                }
                 drop(current);
                 if let Poll::Ready(out) = polled {
                     return out;

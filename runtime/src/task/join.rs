@@ -81,26 +81,6 @@ impl<T> Future for JoinHandle<T> {
     type Output = Result<T, JoinError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let header = self.task.header();
-        let runtime = header.shared.id;
-        if !header.state.load().has(COMPLETE) && coop::current_runtime() != Some(runtime) {
-            // The task runs only while its own runtime runs: waiting for it
-            // from anywhere else would wait forever.
-            match coop::current_runtime() {
-                Some(other) => panic!(
-                    "a `JoinHandle` of a task of runtime #{} was awaited by another runtime \
-                     (#{}): the task runs only inside its own runtime's `block_on`; await \
-                     the handle there",
-                    runtime.get(),
-                    other.get()
-                ),
-                None => panic!(
-                    "a `JoinHandle` of a task of runtime #{} was polled outside any runtime: \
-                     await it inside that runtime's `block_on` or one of its tasks",
-                    runtime.get()
-                ),
-            }
-        }
         let mut out: Poll<Result<T, JoinError>> = Poll::Pending;
         // SAFETY: `JoinHandle` is `!Send`, so this is the thread that spawned
         // the task, which is the runtime's; `T` is the task's output type.
@@ -110,7 +90,35 @@ impl<T> Future for JoinHandle<T> {
                 cx.waker(),
             )
         };
+        if out.is_pending() {
+            self.check_runtime();
+        }
         out
+    }
+}
+
+impl<T> JoinHandle<T> {
+    /// A task runs only while its own runtime runs: waiting for it from
+    /// anywhere else would wait forever, so that panics (only the waiting
+    /// path pays for the check).
+    #[cold]
+    fn check_runtime(&self) {
+        let runtime = self.task.header().shared.id;
+        match coop::current_runtime() {
+            Some(running) if running == runtime => {}
+            Some(other) => panic!(
+                "a `JoinHandle` of a task of runtime #{} was awaited by another runtime \
+                 (#{}): the task runs only inside its own runtime's `block_on`; await \
+                 the handle there",
+                runtime.get(),
+                other.get()
+            ),
+            None => panic!(
+                "a `JoinHandle` of a task of runtime #{} was polled outside any runtime: \
+                 await it inside that runtime's `block_on` or one of its tasks",
+                runtime.get()
+            ),
+        }
     }
 }
 
