@@ -333,3 +333,30 @@ fn the_chat_example_disconnects_a_client_that_falls_behind() {
         server.assert_running();
     });
 }
+
+/// `udp_echo`: datagrams from two clients come back to each, every byte.
+#[test]
+fn the_udp_echo_example_echoes_datagrams() {
+    watchdog(|| {
+        let mut command = Command::new(example_path("udp_echo"));
+        command.arg(util::LOCALHOST_0).stdin(Stdio::null());
+        let mut server = ChildServer::start(command);
+        let clients: Vec<std::net::UdpSocket> = (0..2)
+            .map(|_| std::net::UdpSocket::bind(util::LOCALHOST_0).unwrap())
+            .collect();
+        for (i, client) in clients.iter().enumerate() {
+            client
+                .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+                .unwrap();
+            for len in [1usize, 512, 1400] {
+                let sent = util::pattern(i as u64 * 10 + len as u64, len);
+                client.send_to(&sent, server.addr).unwrap();
+                let mut buf = vec![0; 2048];
+                let (n, from) = client.recv_from(&mut buf).expect("the echo comes back");
+                assert_eq!(from, server.addr);
+                assert_eq!(&buf[..n], &sent[..], "client {i}, {len} bytes");
+            }
+        }
+        server.assert_running();
+    });
+}

@@ -317,3 +317,25 @@ fn sigpipe_is_ignored() -> bool {
     assert_eq!(rc, 0, "sigaction: {}", std::io::Error::last_os_error());
     current.sa_sigaction == libc::SIG_IGN
 }
+
+/// epoll refuses a regular file (it is always ready): `AsyncFd::new` gives
+/// the OS's own error, kind `PermissionDenied` with `EPERM` intact, not a
+/// panic; `/dev/null` likewise.
+#[test]
+fn an_async_fd_of_a_regular_file_is_the_os_eperm() {
+    util::watchdog(|| {
+        edgeloop::block_on(async {
+            let path = std::env::temp_dir().join(format!("edgeloop-eperm-{}", std::process::id()));
+            std::fs::write(&path, b"plain file").unwrap();
+            for file in [
+                std::fs::File::open(&path).unwrap(),
+                std::fs::File::open("/dev/null").unwrap(),
+            ] {
+                let err = edgeloop::io::AsyncFd::new(file).unwrap_err();
+                assert_eq!(err.kind(), std::io::ErrorKind::PermissionDenied, "{err}");
+                assert_eq!(err.raw_os_error(), Some(libc::EPERM), "{err}");
+            }
+            std::fs::remove_file(&path).unwrap();
+        });
+    });
+}
