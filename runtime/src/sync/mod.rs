@@ -1,10 +1,10 @@
-//! Runtime-local synchronization: channels ([`oneshot`], [`mpsc`],
+//! Synchronization: channels ([`oneshot`], [`mpsc`],
 //! [`broadcast`], [`watch`]) and primitives ([`Notify`], [`Semaphore`],
 //! [`Mutex`]) for tasks of one edgeloop runtime.
 //!
 //! # Runtime-local
 //!
-//! Every type here is `!Send`: its state is a `RefCell` shared through an
+//! Every type here except the channels below is `!Send`: its state is a `RefCell` shared through an
 //! `Rc` (or borrowed from a value you share through an `Rc`), with no
 //! atomics, where tokio's are shared through an `Arc`. That fits a runtime
 //! that polls every task on one thread and whose [`spawn`](crate::spawn)
@@ -15,10 +15,27 @@
 //! The compiler holds you to it: a runtime-local type cannot go where
 //! `Send` is required.
 //!
-//! ```compile_fail
-//! fn needs_send<T: Send>(_: T) {}
-//! let (tx, _rx) = edgeloop::sync::mpsc::channel::<u8>(1);
-//! needs_send(tx);
+//! The channels a thread uses to talk to the runtime are the exception:
+//! [`mpsc`] and [`oneshot`] halves are `Send` (their state sits under a
+//! mutex), so a thread can feed a task (`try_send`, `blocking_send`) or wait
+//! for one (`blocking_recv`):
+//!
+//! ```
+//! let (tx, mut rx) = edgeloop::sync::mpsc::channel::<u32>(4);
+//! let feeder = std::thread::spawn(move || {
+//!     for i in 0..10 {
+//!         tx.blocking_send(i).unwrap();
+//!     }
+//! });
+//! let sum = edgeloop::block_on(async move {
+//!     let mut sum = 0;
+//!     while let Some(i) = rx.recv().await {
+//!         sum += i;
+//!     }
+//!     sum
+//! });
+//! feeder.join().unwrap();
+//! assert_eq!(sum, 45);
 //! ```
 //!
 //! ```compile_fail
@@ -73,3 +90,41 @@ pub mod watch;
 pub use mutex::{Mutex, MutexGuard, TryLockError};
 pub use notify::Notify;
 pub use semaphore::{AcquireError, OwnedPermit, Permit, Semaphore, TryAcquireError};
+
+/// Runs `future` to completion on the calling thread, parking it between
+/// polls: the `blocking_*` calls of a thread that has no runtime.
+///
+/// # Panics
+/// On a thread that is running an edgeloop runtime (it would stop the
+/// runtime it waits for); `what` names the call.
+#[track_caller]
+pub(crate) fn block_on_thread<F: std::future::Future>(future: F, what: &str) -> F::Output {
+    use std::sync::Arc;
+    use std::task::{Context, Poll, Wake, Waker};
+    if crate::context::with_core(|_| ()).is_some() {
+        panic!(
+            "`{what}` would block the thread the runtime runs on: call it from a thread \
+             without a runtime, and `.await` the async form inside one"
+        );
+    }
+    struct Unpark(std::thread::Thread);
+    impl Wake for Unpark {
+        fn wake(self: Arc<Self>) {
+            self.0.unpark();
+        }
+        fn wake_by_ref(self: &Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
+    let mut cx = Context::from_waker(&waker);
+    let mut future = std::pin::pin!(future);
+    loop {
+        if let Poll::Ready(out) = future.as_mut().poll(&mut cx) {
+            return out;
+        }
+        // A wake before this park makes it return at once; a spurious
+        // return only polls again.
+        std::thread::park();
+    }
+}

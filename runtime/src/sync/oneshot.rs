@@ -1,9 +1,8 @@
 //! A channel for one value: [`channel`], [`Sender`], [`Receiver`].
 //!
-//! Runtime-local: both halves are `!Send` and share one `Rc<RefCell<_>>`
-//! (no atomics), the way tokio's oneshot shares an `Arc`. They may be moved
-//! between tasks of one runtime freely, but a future that must be `Send`
-//! cannot hold either half.
+//! Both halves are `Send` (for `T: Send`) and share one `Arc`, the state
+//! under a mutex, as tokio's do: a thread may send to a task, or wait for
+//! a task's answer with [`Receiver::blocking_recv`].
 //!
 //! ```
 //! use edgeloop::sync::oneshot;
@@ -17,11 +16,10 @@
 //! });
 //! ```
 
-use std::cell::RefCell;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::rc::Rc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll, Waker};
 
 /// Creates a channel for one value of type `T`.
@@ -33,7 +31,7 @@ use std::task::{Context, Poll, Waker};
 /// assert_eq!(rx.try_recv(), Ok(3));
 /// ```
 pub fn channel<T>() -> (Sender<T>, Receiver<T>) {
-    let inner = Rc::new(RefCell::new(Inner {
+    let inner = Arc::new(Mutex::new(Inner {
         value: None,
         sender_alive: true,
         receiver_closed: false,
@@ -61,7 +59,7 @@ struct Inner<T> {
 
 /// Sends the channel's one value; see [`channel`].
 ///
-/// Runtime-local (`!Send`): see the [module docs](self).
+/// `Send` when `T` is: a thread may hold it (see the [module docs](self)).
 ///
 /// ```
 /// let (tx, rx) = edgeloop::sync::oneshot::channel();
@@ -69,7 +67,7 @@ struct Inner<T> {
 /// assert_eq!(tx.send(5), Err(5), "nobody to receive it");
 /// ```
 pub struct Sender<T> {
-    inner: Rc<RefCell<Inner<T>>>,
+    inner: Arc<Mutex<Inner<T>>>,
 }
 
 impl<T> Sender<T> {
@@ -83,7 +81,7 @@ impl<T> Sender<T> {
     /// ```
     pub fn send(self, value: T) -> Result<(), T> {
         let waker = {
-            let mut inner = self.inner.borrow_mut();
+            let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
             if inner.receiver_closed {
                 return Err(value);
             }
@@ -105,7 +103,10 @@ impl<T> Sender<T> {
     /// assert!(tx.is_closed());
     /// ```
     pub fn is_closed(&self) -> bool {
-        self.inner.borrow().receiver_closed
+        self.inner
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .receiver_closed
     }
 
     /// Waits until the receiver is dropped or closed: a producer's cue to
@@ -138,7 +139,7 @@ impl<T> Sender<T> {
     /// ```
     pub fn poll_closed(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         let displaced = {
-            let mut inner = self.inner.borrow_mut();
+            let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
             if inner.receiver_closed {
                 return Poll::Ready(());
             }
@@ -152,7 +153,7 @@ impl<T> Sender<T> {
 impl<T> Drop for Sender<T> {
     fn drop(&mut self) {
         let (waker, stale) = {
-            let mut inner = self.inner.borrow_mut();
+            let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
             inner.sender_alive = false;
             (inner.receiver_waker.take(), inner.closed_waker.take())
         };
@@ -185,7 +186,13 @@ impl<T> Future for Closed<'_, T> {
 
 impl<T> Drop for Closed<'_, T> {
     fn drop(&mut self) {
-        let waker = self.sender.inner.borrow_mut().closed_waker.take();
+        let waker = self
+            .sender
+            .inner
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .closed_waker
+            .take();
         drop(waker);
     }
 }
@@ -195,7 +202,7 @@ impl<T> Drop for Closed<'_, T> {
 ///
 /// Awaiting it is cancel-safe: a value sent while nobody awaited stays in
 /// the channel for the next poll or [`try_recv`](Self::try_recv).
-/// Runtime-local (`!Send`): see the [module docs](self).
+/// `Send` when `T` is: a thread may hold it (see the [module docs](self)).
 ///
 /// ```
 /// edgeloop::block_on(async {
@@ -205,10 +212,19 @@ impl<T> Drop for Closed<'_, T> {
 /// });
 /// ```
 pub struct Receiver<T> {
-    inner: Rc<RefCell<Inner<T>>>,
+    inner: Arc<Mutex<Inner<T>>>,
 }
 
 impl<T> Receiver<T> {
+    /// Waits for the value on a thread without a runtime (parking it).
+    ///
+    /// # Panics
+    /// On a thread running an edgeloop runtime.
+    #[track_caller]
+    pub fn blocking_recv(self) -> Result<T, RecvError> {
+        crate::sync::block_on_thread(self, "oneshot::Receiver::blocking_recv")
+    }
+
     /// Takes the value if it was sent, without waiting.
     ///
     /// ```
@@ -219,7 +235,7 @@ impl<T> Receiver<T> {
     /// assert_eq!(rx.try_recv(), Err(TryRecvError::Closed));
     /// ```
     pub fn try_recv(&mut self) -> Result<T, TryRecvError> {
-        let mut inner = self.inner.borrow_mut();
+        let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
         match inner.value.take() {
             Some(value) => Ok(value),
             None if inner.sender_alive && !inner.receiver_closed => Err(TryRecvError::Empty),
@@ -238,7 +254,7 @@ impl<T> Receiver<T> {
     /// ```
     pub fn close(&mut self) {
         let waker = {
-            let mut inner = self.inner.borrow_mut();
+            let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
             inner.receiver_closed = true;
             inner.closed_waker.take()
         };
@@ -253,7 +269,7 @@ impl<T> Future for Receiver<T> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let displaced = {
-            let mut inner = self.inner.borrow_mut();
+            let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
             if let Some(value) = inner.value.take() {
                 return Poll::Ready(Ok(value));
             }
@@ -270,7 +286,7 @@ impl<T> Future for Receiver<T> {
 impl<T> Drop for Receiver<T> {
     fn drop(&mut self) {
         let (value, waker, stale) = {
-            let mut inner = self.inner.borrow_mut();
+            let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
             inner.receiver_closed = true;
             (
                 inner.value.take(),

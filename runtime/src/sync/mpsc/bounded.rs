@@ -3,7 +3,7 @@
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::rc::Rc;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use super::chan::{Chan, Closed, Recv};
@@ -13,7 +13,7 @@ use crate::sync::wait_list::Key;
 /// Creates a channel that holds at most `capacity` messages; a sender
 /// waits for room when it is full.
 ///
-/// Runtime-local (`!Send`): see the [module docs](super).
+/// `Send` when `T` is: a thread may hold it (see the [module docs](super)).
 ///
 /// # Panics
 /// If `capacity` is 0.
@@ -31,7 +31,7 @@ pub fn channel<T>(capacity: usize) -> (Sender<T>, Receiver<T>) {
         capacity > 0,
         "`edgeloop::sync::mpsc::channel` needs a capacity of at least 1"
     );
-    let chan = Rc::new(Chan::new(Some(capacity)));
+    let chan = Arc::new(Chan::new(Some(capacity)));
     (
         Sender {
             chan: chan.clone(),
@@ -43,7 +43,7 @@ pub fn channel<T>(capacity: usize) -> (Sender<T>, Receiver<T>) {
 
 /// Sends into a bounded channel; clone it for more producers.
 ///
-/// Runtime-local (`!Send`, shared through `Rc`): see the
+/// `Send` (shared through `Arc`, the state under a mutex): see the
 /// [module docs](super). When the last sender is dropped the receiver sees
 /// the end of the stream.
 ///
@@ -59,11 +59,21 @@ pub fn channel<T>(capacity: usize) -> (Sender<T>, Receiver<T>) {
 /// });
 /// ```
 pub struct Sender<T> {
-    chan: Rc<Chan<T>>,
+    chan: Arc<Chan<T>>,
     max_capacity: usize,
 }
 
 impl<T> Sender<T> {
+    /// [`send`](Self::send) from a thread without a runtime: waits (parking
+    /// the thread) while the channel is full.
+    ///
+    /// # Panics
+    /// On a thread running an edgeloop runtime.
+    #[track_caller]
+    pub fn blocking_send(&self, value: T) -> Result<(), SendError<T>> {
+        crate::sync::block_on_thread(self.send(value), "mpsc::Sender::blocking_send")
+    }
+
     /// Sends `value`, waiting for a free slot if the channel is full;
     /// `Err(SendError(value))` if the receiver is gone.
     ///
@@ -209,7 +219,7 @@ impl<T> Drop for Sending<'_, T> {
 
 /// Receives from a bounded channel; see [`channel`].
 ///
-/// Runtime-local (`!Send`): see the [module docs](super). Dropping it
+/// `Send` when `T` is: a thread may hold it (see the [module docs](super)). Dropping it
 /// closes the channel and drops the messages still queued.
 ///
 /// ```
@@ -222,10 +232,20 @@ impl<T> Drop for Sending<'_, T> {
 /// });
 /// ```
 pub struct Receiver<T> {
-    chan: Rc<Chan<T>>,
+    chan: Arc<Chan<T>>,
 }
 
 impl<T> Receiver<T> {
+    /// [`recv`](Self::recv) from a thread without a runtime: waits (parking
+    /// the thread) for a message; `None` once every sender is gone.
+    ///
+    /// # Panics
+    /// On a thread running an edgeloop runtime.
+    #[track_caller]
+    pub fn blocking_recv(&mut self) -> Option<T> {
+        crate::sync::block_on_thread(self.recv(), "mpsc::Receiver::blocking_recv")
+    }
+
     /// The next message; `None` once every sender is gone (or the receiver
     /// was closed) and the queue is empty.
     ///

@@ -12,16 +12,17 @@
 //! next one. Hence the invariant: **while any sender waits, no slot is
 //! free** — every free slot was handed on.
 
-use std::cell::RefCell;
 use std::collections::VecDeque;
+use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, Waker};
 
 use super::error::{SendError, TryRecvError, TrySendError};
 use crate::sync::wait_list::{Key, Polled, Removed, WaitList, Wakers};
 
-/// One channel, shared through `Rc` by its senders and its receiver.
+/// One channel, shared through `Arc` by its senders and its receiver. The
+/// state sits under a mutex: senders may be on other threads.
 pub(super) struct Chan<T> {
-    state: RefCell<State<T>>,
+    state: Mutex<State<T>>,
 }
 
 struct State<T> {
@@ -69,11 +70,18 @@ impl<T> State<T> {
 }
 
 impl<T> Chan<T> {
+    /// The state. A panic while it was held (a `Waker::clone` in a
+    /// registration, say) leaves it consistent — every change is completed
+    /// before any foreign code runs — so poisoning is ignored.
+    fn lock(&self) -> MutexGuard<'_, State<T>> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
     /// A channel holding at most `bound` messages (`None`: no limit), with
     /// one sender.
     pub(super) fn new(bound: Option<usize>) -> Chan<T> {
         Chan {
-            state: RefCell::new(State {
+            state: Mutex::new(State {
                 queue: VecDeque::new(),
                 bound,
                 reserved: 0,
@@ -87,14 +95,14 @@ impl<T> Chan<T> {
     }
 
     pub(super) fn add_sender(&self) {
-        self.state.borrow_mut().senders += 1;
+        self.lock().senders += 1;
     }
 
     /// The last sender going away wakes the receiver, which then sees the
     /// end of the stream.
     pub(super) fn drop_sender(&self) {
         let waker = {
-            let mut state = self.state.borrow_mut();
+            let mut state = self.lock();
             state.senders -= 1;
             match state.senders {
                 0 => state.recv_waker.take(),
@@ -106,7 +114,7 @@ impl<T> Chan<T> {
 
     pub(super) fn try_send(&self, value: T) -> Result<(), TrySendError<T>> {
         let waker = {
-            let mut state = self.state.borrow_mut();
+            let mut state = self.lock();
             if state.closed {
                 return Err(TrySendError::Closed(value));
             }
@@ -128,7 +136,7 @@ impl<T> Chan<T> {
         cx: &mut Context<'_>,
     ) -> Poll<Result<(), SendError<T>>> {
         let (result, waker) = {
-            let mut state = self.state.borrow_mut();
+            let mut state = self.lock();
             if let Some(k) = *key {
                 match state.send_waiters.poll(k, cx.waker()) {
                     Polled::Waiting(displaced) => {
@@ -161,7 +169,7 @@ impl<T> Chan<T> {
     /// the queue, giving on the slot it was handed, if any.
     pub(super) fn cancel_send(&self, key: Key) {
         let (stale, waker) = {
-            let mut state = self.state.borrow_mut();
+            let mut state = self.lock();
             match state.send_waiters.remove(key) {
                 Removed::Waiting(waker) => (Some(waker), None),
                 Removed::Notified(true) => {
@@ -177,7 +185,7 @@ impl<T> Chan<T> {
 
     pub(super) fn poll_recv(&self, cx: &mut Context<'_>) -> Poll<Option<T>> {
         let (value, waker) = {
-            let mut state = self.state.borrow_mut();
+            let mut state = self.lock();
             match state.queue.pop_front() {
                 Some(value) => {
                     let waker = state.release_slot();
@@ -201,7 +209,7 @@ impl<T> Chan<T> {
 
     pub(super) fn try_recv(&self) -> Result<T, TryRecvError> {
         let (value, waker) = {
-            let mut state = self.state.borrow_mut();
+            let mut state = self.lock();
             match state.queue.pop_front() {
                 Some(value) => {
                     let waker = state.release_slot();
@@ -219,7 +227,7 @@ impl<T> Chan<T> {
 
     /// A `recv` future was dropped: its waker goes with it.
     pub(super) fn clear_recv_waker(&self) {
-        let stale = self.state.borrow_mut().recv_waker.take();
+        let stale = self.lock().recv_waker.take();
         drop(stale);
     }
 
@@ -228,7 +236,7 @@ impl<T> Chan<T> {
     pub(super) fn close(&self) {
         let mut wakers = Wakers::default();
         {
-            let mut state = self.state.borrow_mut();
+            let mut state = self.lock();
             state.closed = true;
             state.send_waiters.notify_all(false, &mut wakers);
             state.closed_waiters.notify_all((), &mut wakers);
@@ -239,20 +247,20 @@ impl<T> Chan<T> {
     /// The receiver is dropped: closes, then drops the queued messages with
     /// the borrow released (their destructors may use the channel).
     pub(super) fn drop_receiver(&self) {
-        let stale = self.state.borrow_mut().recv_waker.take();
+        let stale = self.lock().recv_waker.take();
         drop(stale);
         self.close();
-        let queue = std::mem::take(&mut self.state.borrow_mut().queue);
+        let queue = std::mem::take(&mut self.lock().queue);
         drop(queue);
     }
 
     pub(super) fn is_closed(&self) -> bool {
-        self.state.borrow().closed
+        self.lock().closed
     }
 
     /// One poll of a `closed()` future owning `key`.
     pub(super) fn poll_closed(&self, key: &mut Option<Key>, cx: &mut Context<'_>) -> Poll<()> {
-        let mut state = self.state.borrow_mut();
+        let mut state = self.lock();
         let displaced = match *key {
             Some(k) => match state.closed_waiters.poll(k, cx.waker()) {
                 Polled::Notified(()) => {
@@ -274,14 +282,14 @@ impl<T> Chan<T> {
 
     /// A `closed()` future owning `key` was dropped.
     pub(super) fn cancel_closed(&self, key: Key) {
-        let removed = self.state.borrow_mut().closed_waiters.remove(key);
+        let removed = self.lock().closed_waiters.remove(key);
         drop(removed);
     }
 
     /// Free slots: the bound less queued messages and reserved slots
     /// (`usize::MAX` for an unbounded channel).
     pub(super) fn capacity(&self) -> usize {
-        let state = self.state.borrow();
+        let state = self.lock();
         match state.bound {
             None => usize::MAX,
             Some(bound) => bound - state.queue.len() - state.reserved,
@@ -289,7 +297,7 @@ impl<T> Chan<T> {
     }
 
     pub(super) fn len(&self) -> usize {
-        self.state.borrow().queue.len()
+        self.lock().queue.len()
     }
 }
 

@@ -1,9 +1,10 @@
 //! Multi-producer, single-consumer queues: [`channel`] (bounded, senders
 //! wait for room) and [`unbounded_channel`].
 //!
-//! Runtime-local: the halves are `!Send` and share one `Rc` (no atomics),
-//! the way tokio's mpsc halves share an `Arc`. They move between the tasks
-//! of one runtime freely, but a future that must be `Send` cannot hold one.
+//! The halves are `Send` (for `T: Send`) and share one `Arc`, the state
+//! under a mutex, as tokio's do: a thread can feed the runtime (`try_send`,
+//! `blocking_send`, or the unbounded `send`) or be fed by it
+//! (`blocking_recv`), and a task can hold them across an `.await`.
 //!
 //! - **Cancel safety.** `recv` is cancel-safe: a `recv` future dropped
 //!   (under a `timeout`, a `select!`) loses no message. A `send` future

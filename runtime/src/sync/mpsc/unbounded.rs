@@ -3,7 +3,7 @@
 
 use std::fmt;
 use std::future::Future;
-use std::rc::Rc;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use super::chan::{Chan, Closed, Recv};
@@ -12,7 +12,7 @@ use super::error::{SendError, TryRecvError};
 /// Creates a channel with no bound: sending never waits, so the queue
 /// grows as fast as producers outrun the consumer.
 ///
-/// Runtime-local (`!Send`): see the [module docs](super).
+/// `Send` when `T` is: a thread may hold it (see the [module docs](super)).
 ///
 /// ```
 /// edgeloop::block_on(async {
@@ -24,7 +24,7 @@ use super::error::{SendError, TryRecvError};
 /// });
 /// ```
 pub fn unbounded_channel<T>() -> (UnboundedSender<T>, UnboundedReceiver<T>) {
-    let chan = Rc::new(Chan::new(None));
+    let chan = Arc::new(Chan::new(None));
     (
         UnboundedSender { chan: chan.clone() },
         UnboundedReceiver { chan },
@@ -33,7 +33,7 @@ pub fn unbounded_channel<T>() -> (UnboundedSender<T>, UnboundedReceiver<T>) {
 
 /// Sends into an unbounded channel; clone it for more producers.
 ///
-/// Runtime-local (`!Send`, shared through `Rc`): see the
+/// `Send` (shared through `Arc`, the state under a mutex): see the
 /// [module docs](super).
 ///
 /// ```
@@ -42,7 +42,7 @@ pub fn unbounded_channel<T>() -> (UnboundedSender<T>, UnboundedReceiver<T>) {
 /// assert_eq!(rx.try_recv(), Ok(1));
 /// ```
 pub struct UnboundedSender<T> {
-    chan: Rc<Chan<T>>,
+    chan: Arc<Chan<T>>,
 }
 
 impl<T> UnboundedSender<T> {
@@ -113,7 +113,7 @@ impl<T> fmt::Debug for UnboundedSender<T> {
 
 /// Receives from an unbounded channel; see [`unbounded_channel`].
 ///
-/// Runtime-local (`!Send`): see the [module docs](super).
+/// `Send` when `T` is: a thread may hold it (see the [module docs](super)).
 ///
 /// ```
 /// edgeloop::block_on(async {
@@ -123,10 +123,20 @@ impl<T> fmt::Debug for UnboundedSender<T> {
 /// });
 /// ```
 pub struct UnboundedReceiver<T> {
-    chan: Rc<Chan<T>>,
+    chan: Arc<Chan<T>>,
 }
 
 impl<T> UnboundedReceiver<T> {
+    /// [`recv`](Self::recv) from a thread without a runtime: waits (parking
+    /// the thread) for a message; `None` once every sender is gone.
+    ///
+    /// # Panics
+    /// On a thread running an edgeloop runtime.
+    #[track_caller]
+    pub fn blocking_recv(&mut self) -> Option<T> {
+        crate::sync::block_on_thread(self.recv(), "mpsc::UnboundedReceiver::blocking_recv")
+    }
+
     /// The next message; `None` once every sender is gone (or the receiver
     /// was closed) and the queue is empty. Cancel-safe.
     ///
