@@ -124,13 +124,22 @@ pub(crate) fn listen(fd: BorrowedFd<'_>, backlog: libc::c_int) -> io::Result<()>
 /// `Ok(false)`: in progress (`EINPROGRESS`), wait for writability.
 pub(crate) fn connect(fd: BorrowedFd<'_>, addr: &SocketAddr) -> io::Result<bool> {
     let (raw, len) = to_raw(addr);
-    // `raw` holds a valid sockaddr of `len` bytes for the call's duration.
-    let res = syscall!(connect(
-        fd.as_raw_fd(),
-        (&raw as *const libc::sockaddr_storage).cast(),
-        len
-    ));
-    match res {
+    // SAFETY: `raw` holds a valid sockaddr of `len` bytes and outlives the call.
+    unsafe { connect_raw(fd, (&raw as *const libc::sockaddr_storage).cast(), len) }
+}
+
+/// `connect(2)` on an encoded address, with the outcome read the same way
+/// for every family.
+///
+/// # Safety
+/// `raw` points to a valid socket address of `len` bytes.
+unsafe fn connect_raw(
+    fd: BorrowedFd<'_>,
+    raw: *const libc::sockaddr,
+    len: libc::socklen_t,
+) -> io::Result<bool> {
+    // The caller vouches for `raw` and `len`.
+    match syscall!(connect(fd.as_raw_fd(), raw, len)) {
         Ok(_) => Ok(true),
         Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => Ok(false),
         // An interrupted connect goes on in the background, like EINPROGRESS.
@@ -144,16 +153,36 @@ pub(crate) fn accept(listener: BorrowedFd<'_>) -> io::Result<(OwnedFd, SocketAdd
     // SAFETY: all-zero is a valid `sockaddr_storage`.
     let mut raw: libc::sockaddr_storage = unsafe { zeroed() };
     let mut len = size_of::<libc::sockaddr_storage>() as libc::socklen_t;
-    // `raw` and `len` outlive the call; `len` says how big `raw` is.
+    // SAFETY: `raw` outlives the call and `len` says how big it is.
+    let fd = unsafe {
+        accept_raw(
+            listener,
+            (&mut raw as *mut libc::sockaddr_storage).cast(),
+            &mut len,
+        )?
+    };
+    Ok((fd, from_raw(&raw, len)?))
+}
+
+/// `accept4(2)`, nonblocking and close-on-exec, writing the peer's address
+/// into `raw` and its length into `len`.
+///
+/// # Safety
+/// `raw` points to writable memory of `*len` bytes.
+unsafe fn accept_raw(
+    listener: BorrowedFd<'_>,
+    raw: *mut libc::sockaddr,
+    len: &mut libc::socklen_t,
+) -> io::Result<OwnedFd> {
+    // The caller vouches for `raw` and `len`.
     let fd = syscall!(accept4(
         listener.as_raw_fd(),
-        (&mut raw as *mut libc::sockaddr_storage).cast(),
-        &mut len,
+        raw,
+        len,
         libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
     ))?;
     // SAFETY: the kernel just returned `fd`; nothing else owns it.
-    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
-    Ok((fd, from_raw(&raw, len)?))
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
 /// The most slices one `sendmsg`/`readv` takes (Linux's `UIO_MAXIOV`; more
@@ -317,18 +346,8 @@ pub(crate) fn unix_bind(fd: BorrowedFd<'_>, addr: &UnixSocketAddr) -> io::Result
 /// nonblocking one fails with `EAGAIN` (`WouldBlock`) and has not happened.
 pub(crate) fn unix_connect(fd: BorrowedFd<'_>, addr: &UnixSocketAddr) -> io::Result<bool> {
     let (raw, len) = unix_to_raw(addr)?;
-    // `raw` holds a valid `sockaddr_un` of `len` bytes for the call's duration.
-    let res = syscall!(connect(
-        fd.as_raw_fd(),
-        (&raw as *const libc::sockaddr_un).cast(),
-        len
-    ));
-    match res {
-        Ok(_) => Ok(true),
-        Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => Ok(false),
-        Err(e) if e.kind() == io::ErrorKind::Interrupted => Ok(false),
-        Err(e) => Err(e),
-    }
+    // SAFETY: `raw` holds a valid `sockaddr_un` of `len` bytes and outlives the call.
+    unsafe { connect_raw(fd, (&raw as *const libc::sockaddr_un).cast(), len) }
 }
 
 /// Accepts one Unix connection: nonblocking, close-on-exec, with the
@@ -337,15 +356,14 @@ pub(crate) fn unix_accept(listener: BorrowedFd<'_>) -> io::Result<(OwnedFd, Unix
     // SAFETY: all-zero is a valid `sockaddr_un`.
     let mut raw: libc::sockaddr_un = unsafe { zeroed() };
     let mut len = size_of::<libc::sockaddr_un>() as libc::socklen_t;
-    // `raw` and `len` outlive the call; `len` says how big `raw` is.
-    let fd = syscall!(accept4(
-        listener.as_raw_fd(),
-        (&mut raw as *mut libc::sockaddr_un).cast(),
-        &mut len,
-        libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
-    ))?;
-    // SAFETY: the kernel just returned `fd`; nothing else owns it.
-    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+    // SAFETY: `raw` outlives the call and `len` says how big it is.
+    let fd = unsafe {
+        accept_raw(
+            listener,
+            (&mut raw as *mut libc::sockaddr_un).cast(),
+            &mut len,
+        )?
+    };
     Ok((fd, unix_from_raw(&raw, len)?))
 }
 
