@@ -62,12 +62,25 @@ fn try_send_from_a_thread_wakes_a_waiting_task() {
     watchdog(|| {
         let (tx, mut rx) = mpsc::unbounded_channel::<u32>();
         let got = edgeloop::block_on(async move {
+            // The thread sends only once the task's waker is registered, so
+            // the message must arrive through a wake from that thread.
+            let (go_tx, go_rx) = std::sync::mpsc::channel::<()>();
             let feeder = thread::spawn(move || {
-                thread::sleep(std::time::Duration::from_millis(20));
+                go_rx.recv().unwrap();
                 tx.send(7).unwrap();
             });
-            // Waits parked in epoll_wait until the other thread's wake.
-            let got = rx.recv().await;
+            let mut go = Some(go_tx);
+            let got = std::future::poll_fn(|cx| {
+                let polled = rx.poll_recv(cx);
+                if polled.is_pending() {
+                    if let Some(go) = go.take() {
+                        go.send(()).unwrap();
+                    }
+                }
+                polled
+            })
+            .await;
+            assert!(go.is_none(), "the first poll found the channel empty");
             feeder.join().unwrap();
             (got, rx.recv().await)
         });
@@ -109,6 +122,8 @@ fn oneshot_blocking_recv_sees_a_dropped_sender() {
     watchdog(|| {
         let (tx, rx) = oneshot::channel::<u8>();
         let waiter = thread::spawn(move || rx.blocking_recv());
+        // Either order must give `Err`; the pause only makes the parked
+        // path the likely one, and nothing depends on it.
         thread::sleep(std::time::Duration::from_millis(10));
         drop(tx);
         assert!(waiter.join().unwrap().is_err());
