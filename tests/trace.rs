@@ -74,8 +74,10 @@ fn an_event_precedes_the_wake_it_causes_which_precedes_the_poll_and_its_eagain()
                 n
             });
             let id = reader.id();
+            // The reader runs before this future resumes (it was queued
+            // first), so it is parked on the socket before anything is sent.
+            edgeloop::yield_now().await;
             let writer = std::thread::spawn(move || {
-                std::thread::sleep(Duration::from_millis(10));
                 peer.write_all(b"ping").unwrap();
                 peer
             });
