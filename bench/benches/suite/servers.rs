@@ -1,6 +1,7 @@
-//! The two echo servers that need a peer crate: edgeloop's (the logic of
-//! `examples/echo_server.rs`) and tokio's current-thread runtime doing the
-//! idiomatic echo. Each listens on 127.0.0.1, port 0, and prints `port N`.
+//! The echo servers that need a peer crate: edgeloop's two (the logic of
+//! `examples/echo_server.rs`, and tokio's program written against edgeloop)
+//! and tokio's current-thread runtime doing the idiomatic echo. Each listens
+//! on 127.0.0.1, port 0, and prints `port N`.
 //! The third, the hand-written epoll loop, is `edgeloop_bench::epoll_server`.
 //!
 //! All three set `TCP_NODELAY` on every accepted connection. Without it, a
@@ -98,6 +99,37 @@ fn echo_once(
         }
     }
     Poll::Ready(Ok(n))
+}
+
+/// tokio's program, line for line, on edgeloop: a task per connection,
+/// `read` into its own [`ECHO_BUFFER`] buffer, then `write_all`. The
+/// instruction count of issue 10 measures the runtime with this one.
+pub fn edgeloop_rw() -> io::Result<()> {
+    use edgeloop::io::AsyncReadExt;
+    edgeloop::block_on(async {
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        announce(listener.local_addr()?.port())?;
+        loop {
+            match listener.accept().await {
+                Ok((mut stream, _)) => {
+                    let _ = stream.set_nodelay(true);
+                    edgeloop::spawn(async move {
+                        let mut buf = vec![0u8; ECHO_BUFFER];
+                        loop {
+                            let n = match stream.read(&mut buf).await {
+                                Ok(0) | Err(_) => return,
+                                Ok(n) => n,
+                            };
+                            if stream.write_all(&buf[..n]).await.is_err() {
+                                return;
+                            }
+                        }
+                    });
+                }
+                Err(e) => eprintln!("edgeloop-rw server: accept: {e}"),
+            }
+        }
+    })
 }
 
 /// tokio's current-thread runtime: per connection, `read` into a
