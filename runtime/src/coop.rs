@@ -1,5 +1,5 @@
-//! What the thread is polling for right now: the I/O budget of the current
-//! poll, and which runtime that poll belongs to.
+//! The I/O budget of the poll under way, and which runtime is running on
+//! this thread.
 //!
 //! **The budget.** A connection whose peer never pauses would otherwise keep
 //! its task busy forever (edge-triggered readiness never runs dry while data
@@ -7,13 +7,16 @@
 //! every I/O operation that is tried spends one (an `EAGAIN` is refunded);
 //! once spent, operations return `Pending` and the task is re-queued only
 //! after the driver has been checked (like `yield_now`), so the other
-//! connections' events are seen before the busy one runs again.
+//! connections' events are seen before the busy one runs again. The budget
+//! lives in the runtime's driver ([`PollBudget`]), beside the readiness the
+//! same operation reads: spending it is a plain load and store.
 //!
 //! **The runtime.** Timers and I/O objects belong to one runtime. Before one
-//! of them parks a waker, it checks that the poll under way is this
-//! runtime's: a waker parked in a runtime that is not running would never be
-//! woken. Both facts live in one thread-local, so the I/O path pays a
-//! single thread-local access for both.
+//! of them parks a waker, it checks that the runtime running on this thread
+//! is its own: a waker parked in a runtime that is not running would never
+//! be woken. `block_on` marks its runtime as running here ([`enter`]);
+//! runtimes do not nest, so while it runs every poll on the thread is that
+//! runtime's.
 
 use std::cell::Cell;
 use std::num::NonZeroU32;
@@ -39,120 +42,96 @@ impl RuntimeId {
     }
 }
 
-/// A task poll's remaining I/O operations; `None` outside the runtime.
+/// The I/O operations one poll starts with.
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct Budget(Option<u32>);
+pub(crate) struct Budget(u32);
 
 impl Budget {
     /// Operations one task poll may complete before yielding.
     pub(crate) const IO_OPERATIONS: u32 = 128;
 
     pub(crate) fn initial(ops: u32) -> Budget {
-        Budget(Some(ops.min(UNCONSTRAINED - 1)))
+        Budget(ops.min(UNCONSTRAINED - 1))
     }
 }
 
-/// The budget word's value for "no budget" (outside a task poll).
+/// The budget word's value for "no budget" (outside a poll).
 const UNCONSTRAINED: u32 = u32::MAX;
 
-/// The poll under way on this thread, in one word, so that the I/O path's
-/// one thread-local access is a single load (and `with_budget` a single
-/// swap): the low half is the budget left (`UNCONSTRAINED`: none), the
-/// high half the polling runtime's id (0: none).
-#[derive(Clone, Copy, Debug)]
-struct Polling(u64);
+/// The remaining budget of the poll under way, kept by one runtime's
+/// driver (runtime thread only). Outside a poll it is unconstrained.
+#[derive(Debug)]
+pub(crate) struct PollBudget(Cell<u32>);
 
-impl Polling {
-    const IDLE: Polling = Polling(UNCONSTRAINED as u64);
+impl Default for PollBudget {
+    fn default() -> PollBudget {
+        PollBudget(Cell::new(UNCONSTRAINED))
+    }
+}
 
-    fn new(budget: Budget, runtime: RuntimeId) -> Polling {
-        let budget = budget.0.unwrap_or(UNCONSTRAINED);
-        Polling(u64::from(runtime.0.get()) << 32 | u64::from(budget))
+impl PollBudget {
+    /// Runs `f` — one poll of a task or of a `block_on` future — with
+    /// `budget`, restoring what was there before afterwards (also when `f`
+    /// unwinds).
+    #[inline]
+    pub(crate) fn with<R>(&self, budget: Budget, f: impl FnOnce() -> R) -> R {
+        struct Restore<'a>(&'a Cell<u32>, u32);
+        impl Drop for Restore<'_> {
+            fn drop(&mut self) {
+                self.0.set(self.1);
+            }
+        }
+        let _restore = Restore(&self.0, self.0.replace(budget.0));
+        f()
     }
 
-    fn budget(self) -> u32 {
-        self.0 as u32
+    /// Spends one unit for an operation about to be tried; false when the
+    /// budget is spent (the caller then defers its task's wake).
+    #[inline]
+    pub(crate) fn spend(&self) -> bool {
+        match self.0.get() {
+            0 => false,
+            UNCONSTRAINED => true,
+            left => {
+                self.0.set(left - 1);
+                true
+            }
+        }
     }
 
-    fn runtime(self) -> Option<RuntimeId> {
-        NonZeroU32::new((self.0 >> 32) as u32).map(RuntimeId)
-    }
-
-    /// Whether the poll is `owner`'s.
-    fn is_of(self, owner: RuntimeId) -> bool {
-        (self.0 >> 32) as u32 == owner.0.get()
+    /// Gives back the unit of an operation that did not complete (`EAGAIN`).
+    #[inline]
+    pub(crate) fn refund(&self) {
+        let left = self.0.get();
+        // No budget stays none; a budget never climbs past its start.
+        if left < UNCONSTRAINED - 1 {
+            self.0.set(left + 1);
+        }
     }
 }
 
 thread_local! {
-    static POLLING: Cell<Polling> = const { Cell::new(Polling::IDLE) };
+    static RUNNING: Cell<Option<RuntimeId>> = const { Cell::new(None) };
 }
 
-/// Runs `f` — one poll of a task or of a `block_on` future of `runtime` —
-/// with `budget`, restoring what was there before afterwards (also when `f`
-/// unwinds).
-pub(crate) fn with_budget<R>(budget: Budget, runtime: RuntimeId, f: impl FnOnce() -> R) -> R {
-    struct Restore(Polling);
-    impl Drop for Restore {
-        fn drop(&mut self) {
-            let _ = POLLING.try_with(|p| p.set(self.0));
-        }
+/// Marks `runtime` as running on this thread until the guard drops (also
+/// when `block_on` unwinds); the previous mark is put back then.
+pub(crate) fn enter(runtime: RuntimeId) -> RunningGuard {
+    RunningGuard(RUNNING.with(|r| r.replace(Some(runtime))))
+}
+
+/// Puts back the runtime [`enter`] replaced.
+pub(crate) struct RunningGuard(Option<RuntimeId>);
+
+impl Drop for RunningGuard {
+    fn drop(&mut self) {
+        let _ = RUNNING.try_with(|r| r.set(self.0));
     }
-    let _restore = Restore(POLLING.with(|p| p.replace(Polling::new(budget, runtime))));
-    f()
 }
 
-/// The runtime whose poll is under way on this thread, if any.
+/// The runtime whose `block_on` is running on this thread, if any.
 pub(crate) fn current_runtime() -> Option<RuntimeId> {
-    POLLING.try_with(|p| p.get().runtime()).ok().flatten()
-}
-
-/// What [`spend`] found.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Spend {
-    /// A unit was spent: try the operation.
-    Go,
-    /// The budget is spent: the task is woken after the next driver check.
-    Spent,
-    /// The poll under way is not `owner`'s (another runtime's, or none): the
-    /// operation must fail rather than run where its wake would never come.
-    Foreign,
-}
-
-/// Spends one unit for an operation of runtime `owner` about to be tried.
-/// One thread-local access for both checks: this is on every I/O
-/// operation's path.
-pub(crate) fn spend(cx: &mut Context<'_>, owner: RuntimeId) -> Spend {
-    let spend = POLLING.with(|p| {
-        let now = p.get();
-        if !now.is_of(owner) {
-            return Spend::Foreign;
-        }
-        match now.budget() {
-            0 => Spend::Spent,
-            UNCONSTRAINED => Spend::Go,
-            _ => {
-                // The budget is the low half: one less is one less.
-                p.set(Polling(now.0 - 1));
-                Spend::Go
-            }
-        }
-    });
-    if spend == Spend::Spent {
-        defer_wake(cx);
-    }
-    spend
-}
-
-/// Gives back the unit of an operation that did not complete (`EAGAIN`).
-pub(crate) fn refund() {
-    POLLING.with(|p| {
-        let now = p.get();
-        // No budget stays none; a budget never climbs past its start.
-        if now.budget() < UNCONSTRAINED - 1 {
-            p.set(Polling(now.0 + 1));
-        }
-    });
+    RUNNING.try_with(Cell::get).ok().flatten()
 }
 
 /// Wakes the task once the runtime has looked at the driver (immediately,

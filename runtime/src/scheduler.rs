@@ -167,6 +167,7 @@ impl Core {
     pub(crate) fn block_on<F: Future>(self: &Rc<Self>, future: F) -> F::Output {
         let _enter = context::enter(self.clone());
         let _running = Running::start(&self.driver);
+        let _marked = coop::enter(self.id);
         let _slack = self.config.timer_slack.and_then(SlackGuard::set);
         let waker = Waker::from(self.shared.clone());
         let mut cx = Context::from_waker(&waker);
@@ -189,7 +190,10 @@ impl Core {
                     None => None,
                     Some(_) => self.trace_poll_start(main_id),
                 };
-                let polled = coop::with_budget(budget, self.id, || future.as_mut().poll(&mut cx));
+                let polled = self
+                    .driver
+                    .budget()
+                    .with(budget, || future.as_mut().poll(&mut cx));
                 if started.is_some() {
                     self.trace_poll_end(main_id, started, polled.is_ready());
                 }
@@ -242,7 +246,7 @@ impl Core {
             // to put the current task back.
             self.current.set(Some(id));
             let outcome = match &self.trace {
-                None => coop::with_budget(budget, self.id, || task.run()),
+                None => self.driver.budget().with(budget, || task.run()),
                 Some(trace) => self.run_traced(trace, &task, budget),
             };
             self.current.set(None);
@@ -285,18 +289,23 @@ impl Core {
         });
         let turn = self
             .driver
-            .turn(timeout, |events| {
-                if park {
-                    self.shared.unparked();
-                }
-                if let (Some(trace), Some(started)) = (&self.trace, wait_started) {
-                    trace.record(TraceEvent::WaitEnd {
-                        events,
-                        blocked: started.elapsed(),
-                        parked: park,
-                    });
-                }
-            })
+            .turn(
+                timeout,
+                |events| {
+                    if park {
+                        self.shared.unparked();
+                    }
+                    if let (Some(trace), Some(started)) = (&self.trace, wait_started) {
+                        trace.record(TraceEvent::WaitEnd {
+                            events,
+                            blocked: started.elapsed(),
+                            parked: park,
+                        });
+                    }
+                },
+                &self.local,
+                &self.shared,
+            )
             .unwrap_or_else(|err| panic!("edgeloop: epoll_wait failed: {err}"));
         self.unparked.set(turn.unparked);
         if turn.unparked {
@@ -428,7 +437,7 @@ impl Core {
     fn run_traced(&self, trace: &Tracer, task: &TaskRef, budget: Budget) -> Option<TaskOutcome> {
         let id = task.header().id;
         let started = self.trace_poll_start(id);
-        let outcome = coop::with_budget(budget, self.id, || task.run());
+        let outcome = self.driver.budget().with(budget, || task.run());
         self.trace_poll_end(id, started, outcome.is_some());
         if let Some(outcome) = outcome {
             trace.record(TraceEvent::TaskDone { task: id, outcome });

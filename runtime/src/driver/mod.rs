@@ -9,10 +9,13 @@
 //!    (the fd was closed, its slot reused) is ignored.
 //! 3. The event's bits are OR-ed into that registration's [`ScheduledIo`]
 //!    readiness cache, and the wakers waiting in the ready direction are
-//!    collected, then woken once the slab is no longer borrowed.
+//!    taken out. A waker of one of this runtime's own tasks is queued on the
+//!    spot (that runs no foreign code); any other is woken once the slab is
+//!    no longer borrowed.
 //! 4. A woken task is polled; its operation tries the syscall; on `EAGAIN` it
 //!    calls [`Driver::clear_ready`] for that direction and parks its waker with
-//!    [`Driver::poll_ready`], returning `Pending`.
+//!    [`Driver::poll_ready`], returning `Pending`. The `AsyncFd` holds its
+//!    `ScheduledIo` itself, so these calls need no slab lookup.
 //!
 //! A waiter is released when its operation ends, not only when an event
 //! comes (see `waiters.rs`); and a waker is parked only by a poll of the
@@ -29,19 +32,23 @@ mod token;
 mod waiters;
 
 use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::rc::Rc;
+use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 pub use ready::{Interest, Ready};
-pub(crate) use scheduled_io::{WaitAs, WaiterKeys};
+pub(crate) use scheduled_io::{ScheduledIo, WaitAs, WaiterKeys};
 pub(crate) use token::Token;
 pub(crate) use waiters::WaiterKey;
 
-use crate::coop::{self, RuntimeId};
+use crate::coop::{self, PollBudget, RuntimeId};
+use crate::park::Shared;
 use crate::sys;
+use crate::task::{self, TaskRef};
 use crate::trace::{ClearCause, TraceEvent, Tracer, WakeCause};
 use crate::util::{drop_wakers, wake_all, wake_caught};
 use slab::Slab;
@@ -90,6 +97,12 @@ pub(crate) struct Driver {
     /// that runtime's — runtimes do not nest — so this stands for "the poll
     /// under way is ours", without the thread-local read.
     running: Cell<bool>,
+    /// `running && !shut_down`: the one test an operation's fast path makes
+    /// before it trusts the readiness cache (either failing, it takes the
+    /// slow path, which says which).
+    usable: Cell<bool>,
+    /// The I/O budget of the poll under way (see `coop`).
+    budget: PollBudget,
     /// The runtime's trace recorder, if tracing is on.
     trace: Option<Rc<Tracer>>,
     /// Wakers collected during a traced turn, with what woke each (the fd
@@ -150,6 +163,8 @@ impl Driver {
             shut_down: Cell::new(false),
             owner,
             running: Cell::new(false),
+            usable: Cell::new(false),
+            budget: PollBudget::default(),
             trace,
             woken_by: RefCell::new(Vec::new()),
             counters: DriverCounters::default(),
@@ -159,11 +174,12 @@ impl Driver {
     /// Adds `fd` to the epoll set; its readiness is tracked until [`deregister`].
     ///
     /// [`deregister`]: Driver::deregister
-    pub(crate) fn register(&self, fd: RawFd) -> io::Result<Token> {
+    pub(crate) fn register(&self, fd: RawFd) -> io::Result<Rc<ScheduledIo>> {
         if self.shut_down.get() {
             return Err(io::Error::other(SHUTDOWN_MSG));
         }
-        let token = self.slab.borrow_mut().insert(fd);
+        let io = self.slab.borrow_mut().insert(fd);
+        let token = io.token();
         let added = sys::epoll_ctl(
             self.epoll.as_fd(),
             libc::EPOLL_CTL_ADD,
@@ -172,8 +188,8 @@ impl Driver {
             token.to_u64(),
         );
         if let Err(err) = added {
-            let io = self.slab.borrow_mut().remove(token);
-            drop(io);
+            let removed = self.slab.borrow_mut().remove(token);
+            drop(removed);
             return Err(err);
         }
         if let Some(trace) = &self.trace {
@@ -182,12 +198,13 @@ impl Driver {
                 fd,
             });
         }
-        Ok(token)
+        Ok(io)
     }
 
     /// Removes `fd` from the epoll set and frees its slot. Call it before the
     /// fd is closed, so the kernel forgets it while its number is still ours.
-    pub(crate) fn deregister(&self, token: Token, fd: RawFd) -> io::Result<()> {
+    pub(crate) fn deregister(&self, io: &ScheduledIo, fd: RawFd) -> io::Result<()> {
+        let token = io.token();
         let res = sys::epoll_ctl(self.epoll.as_fd(), libc::EPOLL_CTL_DEL, fd, 0, 0);
         if let Some(trace) = &self.trace {
             trace.record(TraceEvent::Deregister {
@@ -197,27 +214,39 @@ impl Driver {
         }
         // Its waiters are dropped outside the borrow, each on its own: a
         // waker's drop is foreign code and may panic.
-        let io = self.slab.borrow_mut().remove(token);
-        if let Some(mut io) = io {
+        let removed = self.slab.borrow_mut().remove(token);
+        if let Some(io) = removed {
             let mut waiters = Vec::new();
             io.drain_all(&mut waiters);
             drop_wakers(waiters);
         }
         self.releases.set(self.releases.get().wrapping_add(1));
         let mut woken = Vec::new();
-        self.release_waiters.borrow_mut().drain_into(&mut woken);
+        self.release_waiters
+            .borrow_mut()
+            .drain_into(&mut |w| woken.push(w));
         wake_all(&mut woken);
         res
     }
 
     /// Marks the runtime's `block_on` as running or not (see `running`).
     pub(crate) fn set_running(&self, running: bool) -> bool {
+        self.usable.set(running && !self.shut_down.get());
         self.running.replace(running)
     }
 
-    /// The runtime this driver belongs to.
-    pub(crate) fn owner(&self) -> RuntimeId {
-        self.owner
+    /// Whether an operation may trust the readiness cache and go ahead:
+    /// the runtime is running (so the poll under way is its own) and has
+    /// not shut down.
+    #[inline]
+    pub(crate) fn is_usable(&self) -> bool {
+        self.usable.get()
+    }
+
+    /// The I/O budget of the poll under way.
+    #[inline]
+    pub(crate) fn budget(&self) -> &PollBudget {
+        &self.budget
     }
 
     /// True if the poll under way is this driver's runtime's, and that
@@ -246,47 +275,47 @@ impl Driver {
     /// The cached readiness in `interest`'s direction, or `Pending` with the
     /// task's waker recorded (as `how` says) for the next event there.
     ///
-    /// Fails, rather than park a waker nobody would wake, when the runtime
-    /// is gone or when the poll under way is not this runtime's.
+    /// Fails, rather than park a waker nobody would wake or run an
+    /// operation whose wake would never come, when the runtime is gone or
+    /// when the poll under way is not this runtime's.
     pub(crate) fn poll_ready(
         &self,
-        token: Token,
+        io: &ScheduledIo,
         interest: Interest,
         cx: &mut Context<'_>,
         how: WaitAs<'_>,
     ) -> Poll<io::Result<Ready>> {
-        if self.shut_down.get() {
-            return Poll::Ready(Err(io::Error::other(SHUTDOWN_MSG)));
+        if !self.usable.get() {
+            return Poll::Ready(Err(self.unusable()));
         }
-        let mut slab = self.slab.borrow_mut();
-        let Some(io) = slab.get_mut(token) else {
-            return Poll::Ready(Err(io::Error::other("I/O object is no longer registered")));
-        };
         let ready = io.ready_for(interest);
         if !ready.is_empty() {
             return Poll::Ready(Ok(ready));
         }
-        if !self.running.get() {
-            return Poll::Ready(Err(self.wrong_runtime()));
-        }
+        // Dropped outside the waiters' borrow: a waker's drop is foreign code.
         let displaced = io.wait(interest, how, cx.waker());
-        drop(slab);
         drop(displaced);
         Poll::Pending
     }
 
     /// Releases an `async` operation's waiters (it completed or was dropped).
-    pub(crate) fn remove_waiters(&self, token: Token, keys: &mut WaiterKeys) {
+    pub(crate) fn remove_waiters(&self, io: &ScheduledIo, keys: &mut WaiterKeys) {
         let (read, write) = keys.take();
-        if read.is_none() && write.is_none() {
-            return;
-        }
-        let mut removed: [Option<Waker>; 2] = [None, None];
-        if let Some(io) = self.slab.borrow_mut().get_mut(token) {
-            removed[0] = read.and_then(|key| io.remove_waiter(Interest::READABLE, key));
-            removed[1] = write.and_then(|key| io.remove_waiter(Interest::WRITABLE, key));
-        }
+        let removed = [
+            read.and_then(|key| io.remove_waiter(Interest::READABLE, key)),
+            write.and_then(|key| io.remove_waiter(Interest::WRITABLE, key)),
+        ];
         drop(removed);
+    }
+
+    /// Why an operation may not go ahead (see [`is_usable`](Self::is_usable)).
+    #[cold]
+    fn unusable(&self) -> io::Error {
+        if self.shut_down.get() {
+            io::Error::other(SHUTDOWN_MSG)
+        } else {
+            self.wrong_runtime()
+        }
     }
 
     /// The error an I/O object gives when polled outside its runtime.
@@ -307,52 +336,46 @@ impl Driver {
         io::Error::other(msg)
     }
 
-    /// The whole cached readiness of a registration.
-    pub(crate) fn readiness(&self, token: Token) -> Ready {
-        let mut slab = self.slab.borrow_mut();
-        slab.get_mut(token)
-            .map_or(Ready::EMPTY, |io| io.readiness())
-    }
-
     /// Forgets readiness in `interest`'s direction after an `EAGAIN`.
-    pub(crate) fn clear_ready(&self, token: Token, interest: Interest) {
-        if let Some(io) = self.slab.borrow_mut().get_mut(token) {
-            io.clear_would_block(interest);
-            if let Some(trace) = &self.trace {
-                trace.record(TraceEvent::ReadinessCleared {
-                    token: token.traced(),
-                    fd: io.fd(),
-                    interest,
-                    cause: ClearCause::WouldBlock,
-                });
-            }
+    pub(crate) fn clear_ready(&self, io: &ScheduledIo, interest: Interest) {
+        io.clear_would_block(interest);
+        if let Some(trace) = &self.trace {
+            trace.record(TraceEvent::ReadinessCleared {
+                token: io.token().traced(),
+                fd: io.fd(),
+                interest,
+                cause: ClearCause::WouldBlock,
+            });
         }
     }
 
     /// Forgets readiness in `interest`'s direction after a short transfer.
-    pub(crate) fn clear_drained(&self, token: Token, interest: Interest) {
+    #[inline]
+    pub(crate) fn clear_drained(&self, io: &ScheduledIo, interest: Interest) {
         bump(&self.counters.short_transfer_clears, 1);
-        if let Some(io) = self.slab.borrow_mut().get_mut(token) {
-            io.clear_drained(interest);
-            if let Some(trace) = &self.trace {
-                trace.record(TraceEvent::ReadinessCleared {
-                    token: token.traced(),
-                    fd: io.fd(),
-                    interest,
-                    cause: ClearCause::ShortTransfer,
-                });
-            }
+        io.clear_drained(interest);
+        if let Some(trace) = &self.trace {
+            trace.record(TraceEvent::ReadinessCleared {
+                token: io.token().traced(),
+                fd: io.fd(),
+                interest,
+                cause: ClearCause::ShortTransfer,
+            });
         }
     }
 
     /// Waits for events (up to `timeout`; `None` blocks) and wakes the tasks
-    /// they concern. `returned` runs as soon as `epoll_wait` is back, before
-    /// any waker: the scheduler leaves the parked state there, so that the
-    /// wakes this turn makes are not mistaken for wakes of a parked thread.
+    /// they concern: this runtime's own tasks (whose `Shared` is `shared`)
+    /// go straight onto `local`, any other waker is woken at the end.
+    /// `returned` runs as soon as `epoll_wait` is back, before any waker:
+    /// the scheduler leaves the parked state there, so that the wakes this
+    /// turn makes are not mistaken for wakes of a parked thread.
     pub(crate) fn turn(
         &self,
         timeout: Option<Duration>,
         returned: impl FnOnce(usize),
+        local: &RefCell<VecDeque<TaskRef>>,
+        shared: &Arc<Shared>,
     ) -> io::Result<Turn> {
         let mut events = self.events.borrow_mut();
         let waited = sys::epoll_wait(self.epoll.as_fd(), &mut events, timeout);
@@ -360,59 +383,90 @@ impl Driver {
         waited?;
         let mut woken = std::mem::take(&mut *self.woken.borrow_mut());
         let mut turn = Turn::default();
-        {
-            let mut slab = self.slab.borrow_mut();
-            let mut woken_by = self.trace.as_ref().map(|_| self.woken_by.borrow_mut());
-            for event in events.iter() {
-                // Copied out: `epoll_event` is packed on x86_64.
-                let (bits, data) = (event.events, event.u64);
-                if data == Token::WAKER {
-                    turn.unparked = true;
-                    if let Some(trace) = &self.trace {
-                        trace.record(TraceEvent::Unpark);
-                    }
-                    continue;
-                }
-                turn.io_events += 1;
-                let token = Token::from_u64(data);
-                let ready = Ready::from_epoll(bits);
-                match slab.get_mut(token) {
-                    Some(io) => {
-                        let before = woken.len();
-                        io.set(ready, &mut woken);
-                        if let (Some(trace), Some(woken_by)) = (&self.trace, &mut woken_by) {
-                            let fd = io.fd();
-                            trace.record(TraceEvent::IoEvent {
-                                token: token.traced(),
-                                fd,
-                                ready,
-                            });
-                            woken_by.extend((before..woken.len()).map(|_| (fd, ready)));
+        let mut queued = 0u64;
+        match &self.trace {
+            None => {
+                let mut local = local.borrow_mut();
+                // Runs under the slab's and the waiters' borrows: it queues
+                // or sets aside, and never calls into a waker.
+                let mut sink = |waker: Waker| match task::into_local_task(waker, shared) {
+                    Ok(task) => {
+                        queued += 1;
+                        if task.header().state.transition_to_scheduled() {
+                            local.push_back(task);
                         }
                     }
-                    None => {
-                        bump(&self.counters.stale_events, 1);
-                        if let Some(trace) = &self.trace {
-                            trace.record(TraceEvent::StaleEvent {
-                                token: token.traced(),
-                            });
-                        }
-                    }
-                }
+                    Err(waker) => woken.push(waker),
+                };
+                self.dispatch(&events, &mut turn, |io, ready| io.set(ready, &mut sink));
+            }
+            Some(trace) => {
+                // Traced, every waker goes through the list, so that each
+                // wake is recorded with its event as the cause.
+                let mut woken_by = self.woken_by.borrow_mut();
+                self.dispatch(&events, &mut turn, |io, ready| {
+                    let before = woken.len();
+                    io.set(ready, &mut |w| woken.push(w));
+                    trace.record(TraceEvent::IoEvent {
+                        token: io.token().traced(),
+                        fd: io.fd(),
+                        ready,
+                    });
+                    woken_by.extend((before..woken.len()).map(|_| (io.fd(), ready)));
+                });
             }
         }
         drop(events);
         bump(&self.counters.turns, 1);
         bump(&self.counters.io_events, turn.io_events as u64);
-        bump(&self.counters.wakes, woken.len() as u64);
+        bump(&self.counters.wakes, queued + woken.len() as u64);
         let max = &self.counters.max_events;
         max.set(max.get().max(turn.io_events as u64));
-        match &self.trace {
-            None => wake_all(&mut woken),
-            Some(trace) => self.wake_traced(trace, &mut woken),
+        if !woken.is_empty() {
+            match &self.trace {
+                None => wake_all(&mut woken),
+                Some(trace) => self.wake_traced(trace, &mut woken),
+            }
         }
         *self.woken.borrow_mut() = woken;
         Ok(turn)
+    }
+
+    /// Sorts one turn's events: the eventfd's sets `turn.unparked`, a stale
+    /// token is counted and dropped, and each live registration's readiness
+    /// goes to `on_ready` (under the slab's borrow).
+    #[inline]
+    fn dispatch(
+        &self,
+        events: &[libc::epoll_event],
+        turn: &mut Turn,
+        mut on_ready: impl FnMut(&ScheduledIo, Ready),
+    ) {
+        let slab = self.slab.borrow();
+        for event in events {
+            // Copied out: `epoll_event` is packed on x86_64.
+            let (bits, data) = (event.events, event.u64);
+            if data == Token::WAKER {
+                turn.unparked = true;
+                if let Some(trace) = &self.trace {
+                    trace.record(TraceEvent::Unpark);
+                }
+                continue;
+            }
+            turn.io_events += 1;
+            let token = Token::from_u64(data);
+            match slab.get(token) {
+                Some(io) => on_ready(io, Ready::from_epoll(bits)),
+                None => {
+                    bump(&self.counters.stale_events, 1);
+                    if let Some(trace) = &self.trace {
+                        trace.record(TraceEvent::StaleEvent {
+                            token: token.traced(),
+                        });
+                    }
+                }
+            }
+        }
     }
 
     /// Wakes `woken`, each waker with its event as the trace's wake cause.
@@ -439,16 +493,14 @@ impl Driver {
         bump(&self.counters.budget_exhaustions, 1);
     }
 
-    /// Counts an operation that hit `EAGAIN` on `token`.
-    pub(crate) fn note_would_block(&self, token: Token, interest: Interest) {
+    /// Counts an operation that hit `EAGAIN` on `io`.
+    pub(crate) fn note_would_block(&self, io: &ScheduledIo, interest: Interest) {
         bump(&self.counters.would_block, 1);
         if let Some(trace) = &self.trace {
-            let fd = self
-                .slab
-                .borrow_mut()
-                .get_mut(token)
-                .map_or(-1, |io| io.fd());
-            trace.record(TraceEvent::WouldBlock { fd, interest });
+            trace.record(TraceEvent::WouldBlock {
+                fd: io.fd(),
+                interest,
+            });
         }
     }
 
@@ -466,11 +518,14 @@ impl Driver {
     /// waiters' wakers (tasks of the dead runtime) are released, not woken.
     pub(crate) fn shut_down(&self) {
         self.shut_down.set(true);
+        self.usable.set(false);
         let mut released = Vec::new();
         self.slab
-            .borrow_mut()
+            .borrow()
             .for_each(|io| io.drain_all(&mut released));
-        self.release_waiters.borrow_mut().drain_into(&mut released);
+        self.release_waiters
+            .borrow_mut()
+            .drain_into(&mut |w| released.push(w));
         drop_wakers(released);
     }
 }

@@ -1,6 +1,7 @@
 //! Registration storage: slots reused through a free list, named by tokens.
 
 use std::os::fd::RawFd;
+use std::rc::Rc;
 
 use super::scheduled_io::ScheduledIo;
 use super::token::Token;
@@ -25,13 +26,13 @@ struct Slot {
 
 #[derive(Debug)]
 enum Entry {
-    Occupied(ScheduledIo),
+    Occupied(Rc<ScheduledIo>),
     Vacant { next_free: Option<u32> },
 }
 
 impl Slab {
-    /// Stores a fresh registration for `fd` and returns its token.
-    pub(crate) fn insert(&mut self, fd: RawFd) -> Token {
+    /// Stores a fresh registration for `fd` and returns it (it knows its token).
+    pub(crate) fn insert(&mut self, fd: RawFd) -> Rc<ScheduledIo> {
         self.len += 1;
         if let Some(index) = self.free_head {
             let slot = &mut self.slots[index as usize];
@@ -39,29 +40,36 @@ impl Slab {
                 unreachable!("free list points at an occupied slot");
             };
             self.free_head = next_free;
-            slot.entry = Entry::Occupied(ScheduledIo::new(fd));
-            return Token {
+            let token = Token {
                 index,
                 generation: slot.generation,
             };
+            let io = Rc::new(ScheduledIo::new(token, fd));
+            slot.entry = Entry::Occupied(io.clone());
+            return io;
         }
         let index = u32::try_from(self.slots.len())
             .ok()
             .filter(|&i| i != u32::MAX)
             .expect("more than 2^32 - 1 registrations");
+        let io = Rc::new(ScheduledIo::new(
+            Token {
+                index,
+                generation: 0,
+            },
+            fd,
+        ));
         self.slots.push(Slot {
             generation: 0,
-            entry: Entry::Occupied(ScheduledIo::new(fd)),
+            entry: Entry::Occupied(io.clone()),
         });
-        Token {
-            index,
-            generation: 0,
-        }
+        io
     }
 
     /// The registration `token` names, if it is still the slot's tenant.
-    pub(crate) fn get_mut(&mut self, token: Token) -> Option<&mut ScheduledIo> {
-        match self.slots.get_mut(token.index as usize) {
+    #[inline]
+    pub(crate) fn get(&self, token: Token) -> Option<&ScheduledIo> {
+        match self.slots.get(token.index as usize) {
             Some(Slot {
                 generation,
                 entry: Entry::Occupied(io),
@@ -71,8 +79,8 @@ impl Slab {
     }
 
     /// Frees `token`'s slot and bumps its generation; stale tokens get `None`.
-    pub(crate) fn remove(&mut self, token: Token) -> Option<ScheduledIo> {
-        self.get_mut(token)?;
+    pub(crate) fn remove(&mut self, token: Token) -> Option<Rc<ScheduledIo>> {
+        self.get(token)?;
         let slot = &mut self.slots[token.index as usize];
         let old = std::mem::replace(
             &mut slot.entry,
@@ -90,9 +98,9 @@ impl Slab {
     }
 
     /// Visits every live registration.
-    pub(crate) fn for_each(&mut self, mut f: impl FnMut(&mut ScheduledIo)) {
-        for slot in &mut self.slots {
-            if let Entry::Occupied(io) = &mut slot.entry {
+    pub(crate) fn for_each(&self, mut f: impl FnMut(&ScheduledIo)) {
+        for slot in &self.slots {
+            if let Entry::Occupied(io) = &slot.entry {
                 f(io);
             }
         }
@@ -111,18 +119,18 @@ mod tests {
     #[test]
     fn reused_slot_rejects_the_old_token() {
         let mut slab = Slab::default();
-        let a = slab.insert(0);
-        let b = slab.insert(0);
+        let a = slab.insert(0).token();
+        let b = slab.insert(0).token();
         assert!(slab.remove(a).is_some());
-        let c = slab.insert(0);
+        let c = slab.insert(0).token();
         assert_eq!(c.index, a.index, "the freed slot is reused");
         assert_ne!(c.generation, a.generation);
         assert!(
-            slab.get_mut(a).is_none(),
+            slab.get(a).is_none(),
             "stale token must not reach the new tenant"
         );
         assert!(slab.remove(a).is_none());
-        assert!(slab.get_mut(b).is_some() && slab.get_mut(c).is_some());
+        assert!(slab.get(b).is_some() && slab.get(c).is_some());
         assert_eq!(slab.len(), 2);
     }
 
@@ -132,7 +140,7 @@ mod tests {
         let mut live = Vec::new();
         let mut seen = std::collections::HashSet::new();
         for round in 0..1000u32 {
-            let t = slab.insert(0);
+            let t = slab.insert(0).token();
             assert!(seen.insert(t), "token {t:?} handed out twice");
             live.push(t);
             if round % 3 != 0 {
@@ -142,7 +150,7 @@ mod tests {
         }
         assert_eq!(slab.len(), live.len());
         for t in live {
-            assert!(slab.get_mut(t).is_some());
+            assert!(slab.get(t).is_some());
         }
     }
 }

@@ -31,13 +31,25 @@ pub(crate) struct WaiterKey {
 }
 
 /// Who waits in one direction (see the module docs).
+///
+/// Two words when no `async` operation ever waited here (the common case:
+/// a connection read and written through `poll_*`); the keyed list is
+/// allocated by the first one and then kept, with its generation, for the
+/// registration's life.
 #[derive(Debug, Default)]
 pub(crate) struct Waiters {
     /// The last `poll_*` caller's waker.
     polled: Option<Waker>,
-    /// `async` operations' wakers; `None` marks a removed entry.
-    keyed: Vec<Option<Waker>>,
-    /// Indices of removed entries in `keyed`, for reuse.
+    /// `async` operations' entries.
+    keyed: Option<Box<Keyed>>,
+}
+
+/// The `async` operations waiting in one direction.
+#[derive(Debug, Default)]
+struct Keyed {
+    /// Their wakers; `None` marks a removed entry.
+    entries: Vec<Option<Waker>>,
+    /// Indices of removed entries, for reuse.
     free: Vec<usize>,
     /// Bumped each time the list is emptied: older keys are stale.
     epoch: u64,
@@ -61,9 +73,10 @@ impl Waiters {
         key: &mut Option<WaiterKey>,
         waker: &Waker,
     ) -> Option<Waker> {
+        let list = self.keyed.get_or_insert_with(Box::default);
         if let Some(k) = *key {
-            if k.epoch == self.epoch {
-                if let Some(Some(old)) = self.keyed.get_mut(k.index) {
+            if k.epoch == list.epoch {
+                if let Some(Some(old)) = list.entries.get_mut(k.index) {
                     if old.will_wake(waker) {
                         return None;
                     }
@@ -71,19 +84,19 @@ impl Waiters {
                 }
             }
         }
-        let index = match self.free.pop() {
+        let index = match list.free.pop() {
             Some(index) => {
-                self.keyed[index] = Some(waker.clone());
+                list.entries[index] = Some(waker.clone());
                 index
             }
             None => {
-                self.keyed.push(Some(waker.clone()));
-                self.keyed.len() - 1
+                list.entries.push(Some(waker.clone()));
+                list.entries.len() - 1
             }
         };
         *key = Some(WaiterKey {
             index,
-            epoch: self.epoch,
+            epoch: list.epoch,
         });
         None
     }
@@ -91,31 +104,38 @@ impl Waiters {
     /// Removes the entry `key` names, if it is still current; returns its
     /// waker to be dropped outside the driver's borrows.
     pub(crate) fn remove(&mut self, key: WaiterKey) -> Option<Waker> {
-        if key.epoch != self.epoch {
+        let list = self.keyed.as_mut()?;
+        if key.epoch != list.epoch {
             return None;
         }
-        let waker = self.keyed.get_mut(key.index)?.take()?;
-        self.free.push(key.index);
+        let waker = list.entries.get_mut(key.index)?.take()?;
+        list.free.push(key.index);
         Some(waker)
     }
 
-    /// Moves every waiter into `woken` and starts a new generation.
+    /// Hands every waiter to `woken` and starts a new generation.
     #[inline]
-    pub(crate) fn drain_into(&mut self, woken: &mut Vec<Waker>) {
+    pub(crate) fn drain_into(&mut self, woken: &mut impl FnMut(Waker)) {
         if let Some(waker) = self.polled.take() {
-            woken.push(waker);
+            woken(waker);
         }
-        if !self.keyed.is_empty() {
-            woken.extend(self.keyed.drain(..).flatten());
-            self.free.clear();
-            self.epoch += 1;
+        if let Some(list) = &mut self.keyed {
+            if !list.entries.is_empty() {
+                list.entries.drain(..).flatten().for_each(&mut *woken);
+                list.free.clear();
+                list.epoch += 1;
+            }
         }
     }
 
     /// How many wakers are held (for tests and metrics).
     #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
-        usize::from(self.polled.is_some()) + self.keyed.iter().flatten().count()
+        usize::from(self.polled.is_some())
+            + self
+                .keyed
+                .as_ref()
+                .map_or(0, |l| l.entries.iter().flatten().count())
     }
 }
 
@@ -171,7 +191,7 @@ mod tests {
         assert!(list.remove(keys[5].unwrap()).is_some());
         assert_eq!(list.len(), 6);
         let mut woken = Vec::new();
-        list.drain_into(&mut woken);
+        list.drain_into(&mut |w| woken.push(w));
         assert_eq!(woken.len(), 6);
         woken.drain(..).for_each(Waker::wake);
         let woken_counts: Vec<_> = counts.iter().map(|c| c.0.load(Ordering::SeqCst)).collect();
@@ -190,7 +210,7 @@ mod tests {
         let mut list = Waiters::default();
         let (mut old, mut new) = (None, None);
         list.set_keyed(&mut old, &w[0]);
-        list.drain_into(&mut Vec::new());
+        list.drain_into(&mut drop);
         list.set_keyed(&mut new, &w[1]);
         assert_eq!(
             old.unwrap().index,
@@ -210,7 +230,7 @@ mod tests {
             list.set_keyed(&mut key, &w[0]);
             list.remove(key.unwrap());
         }
-        assert_eq!(list.keyed.len(), 1);
+        assert_eq!(list.keyed.as_ref().unwrap().entries.len(), 1);
         assert_eq!(list.len(), 0);
     }
 }

@@ -10,8 +10,8 @@ use std::task::{ready, Context, Poll};
 
 use super::{AsyncRead, AsyncWrite};
 use crate::context;
-use crate::coop::{self, Spend};
-use crate::driver::{Driver, Interest, Ready, Token, WaitAs, WaiterKeys};
+use crate::coop;
+use crate::driver::{Driver, Interest, Ready, ScheduledIo, WaitAs, WaiterKeys};
 
 /// How many times one `poll_io` call tries its operation before it gives
 /// the thread back. An `EAGAIN` clears the readiness, so the next round
@@ -69,7 +69,9 @@ const ATTEMPTS: usize = 4;
 pub struct AsyncFd<T: AsRawFd> {
     /// `None` only while `into_inner` takes it out.
     inner: Option<T>,
-    token: Token,
+    /// Its registration: the readiness cache and the waiters, reached
+    /// directly (the driver's slab holds the other handle).
+    io: Rc<ScheduledIo>,
     driver: Rc<Driver>,
 }
 
@@ -92,10 +94,10 @@ impl<T: AsRawFd> AsyncFd<T> {
     #[track_caller]
     pub fn new(inner: T) -> io::Result<AsyncFd<T>> {
         let driver = context::expect_core("AsyncFd::new", |core| core.driver.clone());
-        let token = driver.register(inner.as_raw_fd())?;
+        let io = driver.register(inner.as_raw_fd())?;
         Ok(AsyncFd {
             inner: Some(inner),
-            token,
+            io,
             driver,
         })
     }
@@ -124,7 +126,7 @@ impl<T: AsRawFd> AsyncFd<T> {
 
     /// The readiness cached for this fd right now (a snapshot; no syscall).
     pub fn readiness(&self) -> Ready {
-        self.driver.readiness(self.token)
+        self.io.readiness()
     }
 
     /// Forgets the cached readiness in `interest`'s direction without an
@@ -147,7 +149,7 @@ impl<T: AsRawFd> AsyncFd<T> {
     /// short read proves nothing; the next read that hits `EAGAIN` ends
     /// that state.
     pub fn clear_readiness(&self, interest: Interest) {
-        self.driver.clear_drained(self.token, interest);
+        self.driver.clear_drained(&self.io, interest);
     }
 
     /// Waits until the cached readiness says a read may make progress.
@@ -199,17 +201,12 @@ impl<T: AsRawFd> AsyncFd<T> {
         interest: Interest,
         how: WaitAs<'_>,
     ) -> Poll<io::Result<ReadyGuard<'a, T>>> {
-        let ready = ready!(self.driver.poll_ready(self.token, interest, cx, how))?;
+        let ready = ready!(self.driver.poll_ready(&self.io, interest, cx, how))?;
         // A readiness wait spends a unit of the budget as an operation
         // does: the loop `readable().await` + `try_read` must not starve
         // the other tasks any more than `read().await` does.
-        match coop::spend(cx, self.driver.owner()) {
-            Spend::Go => {}
-            Spend::Spent => {
-                self.driver.note_budget_spent();
-                return Poll::Pending;
-            }
-            Spend::Foreign => return Poll::Ready(Err(self.driver.wrong_runtime())),
+        if !self.driver.budget().spend() {
+            return self.budget_spent(cx);
         }
         Poll::Ready(Ok(ReadyGuard {
             fd: self,
@@ -249,6 +246,7 @@ impl<T: AsRawFd> AsyncFd<T> {
         self.poll_io_as(cx, interest, WaitAs::Polled, op)
     }
 
+    #[inline]
     fn poll_io_as<R>(
         &self,
         cx: &mut Context<'_>,
@@ -256,28 +254,36 @@ impl<T: AsRawFd> AsyncFd<T> {
         mut how: WaitAs<'_>,
         mut op: impl FnMut(&T) -> io::Result<R>,
     ) -> Poll<io::Result<R>> {
+        let driver = &*self.driver;
         for _ in 0..ATTEMPTS {
-            ready!(self
-                .driver
-                .poll_ready(self.token, interest, cx, how.reborrow()))?;
-            match coop::spend(cx, self.driver.owner()) {
-                Spend::Go => {}
-                Spend::Spent => {
-                    self.driver.note_budget_spent();
-                    return Poll::Pending;
-                }
-                Spend::Foreign => return Poll::Ready(Err(self.driver.wrong_runtime())),
+            // The fast path is these two tests; anything else (not ready,
+            // or not this runtime's poll, or shut down) goes through
+            // `poll_ready`, which parks the waker or says what is wrong.
+            if !driver.is_usable() || self.io.ready_for(interest).is_empty() {
+                ready!(driver.poll_ready(&self.io, interest, cx, how.reborrow()))?;
+            }
+            if !driver.budget().spend() {
+                return self.budget_spent(cx);
             }
             match op(self.get_ref()) {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    coop::refund();
-                    self.driver.note_would_block(self.token, interest);
-                    self.driver.clear_ready(self.token, interest);
+                    driver.budget().refund();
+                    driver.note_would_block(&self.io, interest);
+                    driver.clear_ready(&self.io, interest);
                 }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => coop::refund(),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => driver.budget().refund(),
                 res => return Poll::Ready(res),
             }
         }
+        coop::defer_wake(cx);
+        Poll::Pending
+    }
+
+    /// The task's budget is spent: it is woken again once the runtime has
+    /// looked at the driver.
+    #[cold]
+    fn budget_spent<R>(&self, cx: &mut Context<'_>) -> Poll<R> {
+        self.driver.note_budget_spent();
         coop::defer_wake(cx);
         Poll::Pending
     }
@@ -301,20 +307,15 @@ impl<T: AsRawFd> AsyncFd<T> {
         interest: Interest,
         mut op: impl FnMut(&T) -> io::Result<R>,
     ) -> io::Result<R> {
-        if self
-            .driver
-            .readiness(self.token)
-            .for_interest(interest)
-            .is_empty()
-        {
+        if self.io.ready_for(interest).is_empty() {
             return Err(io::ErrorKind::WouldBlock.into());
         }
         loop {
             match op(self.get_ref()) {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    self.driver.note_would_block(self.token, interest);
-                    self.driver.clear_ready(self.token, interest);
+                    self.driver.note_would_block(&self.io, interest);
+                    self.driver.clear_ready(&self.io, interest);
                     return Err(e);
                 }
                 res => return res,
@@ -326,7 +327,7 @@ impl<T: AsRawFd> AsyncFd<T> {
         if let Some(inner) = &self.inner {
             // An error means the fd was closed behind our back; its slot is
             // freed all the same, which is all that matters here.
-            let _ = self.driver.deregister(self.token, inner.as_raw_fd());
+            let _ = self.driver.deregister(&self.io, inner.as_raw_fd());
         }
     }
 }
@@ -347,7 +348,7 @@ impl<T: AsRawFd + fmt::Debug> fmt::Debug for AsyncFd<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AsyncFd")
             .field("inner", &self.inner)
-            .field("token", &self.token)
+            .field("token", &self.io.token())
             .finish()
     }
 }
@@ -417,7 +418,7 @@ impl<'a, T: AsRawFd> Waiter<'a, T> {
 
 impl<T: AsRawFd> Drop for Waiter<'_, T> {
     fn drop(&mut self) {
-        self.fd.driver.remove_waiters(self.fd.token, &mut self.keys);
+        self.fd.driver.remove_waiters(&self.fd.io, &mut self.keys);
     }
 }
 
@@ -519,8 +520,8 @@ impl<'a, T: AsRawFd> ReadyGuard<'a, T> {
     }
 
     fn clear(&mut self, directions: Interest) {
-        self.fd.driver.note_would_block(self.fd.token, directions);
-        self.fd.driver.clear_ready(self.fd.token, directions);
+        self.fd.driver.note_would_block(&self.fd.io, directions);
+        self.fd.driver.clear_ready(&self.fd.io, directions);
     }
 
     /// Runs `op`; if it hits `EAGAIN`, clears the readiness and returns

@@ -38,6 +38,7 @@ pub use id::Id;
 pub use join::{JoinError, JoinHandle};
 pub use join_set::JoinSet;
 pub(crate) use raw::TaskRef;
+pub(crate) use waker::into_local_task;
 
 use crate::{context, coop};
 
