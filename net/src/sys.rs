@@ -1,5 +1,5 @@
 //! `edgeloop-net`'s one door to the kernel: socket creation, bind, listen,
-//! connect, accept and vectored send, plus `sockaddr` conversions.
+//! connect, accept, stream send and receive, plus `sockaddr` conversions.
 //!
 //! Every socket is born nonblocking and close-on-exec (`SOCK_NONBLOCK |
 //! SOCK_CLOEXEC`, `accept4`), so no fd is ever blocking or leaks into a child.
@@ -192,6 +192,14 @@ pub(crate) const IOV_MAX: usize = libc::UIO_MAXIOV as usize;
 /// `sendmsg` with `MSG_NOSIGNAL`: a write to a reset connection gives
 /// `EPIPE` instead of killing the process with `SIGPIPE`. At most
 /// [`IOV_MAX`] slices are sent; the caller sees a short write.
+/// One `recv` into `buf` (no flags): what a stream read is.
+#[inline]
+pub(crate) fn recv(fd: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<usize> {
+    // `buf` is valid for writes of `buf.len()` bytes across the call.
+    let n = syscall!(recv(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0))?;
+    Ok(n as usize)
+}
+
 pub(crate) fn send_vectored(fd: BorrowedFd<'_>, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
     // SAFETY: all-zero is a valid `msghdr` (no name, no control data).
     let mut msg: libc::msghdr = unsafe { zeroed() };
@@ -369,7 +377,8 @@ pub(crate) fn unix_accept(listener: BorrowedFd<'_>) -> io::Result<(OwnedFd, Unix
 
 /// `send` with `MSG_NOSIGNAL`: a write to a closed peer gives `EPIPE`
 /// instead of raising `SIGPIPE` (std's `UnixStream::write` is a plain
-/// `write`, which raises it).
+/// `write`, which raises it). Every stream write goes through it.
+#[inline]
 pub(crate) fn send(fd: BorrowedFd<'_>, buf: &[u8]) -> io::Result<usize> {
     // `buf` is valid for reads of `buf.len()` bytes across the call.
     let n = syscall!(send(

@@ -221,7 +221,12 @@ impl Core {
             // The run queue is at its longest here, before a batch runs.
             let longest = &self.counts.max_run_queue;
             longest.set(longest.get().max(local.len() as u64));
-            while let Some(task) = self.shared.remote.pop() {
+            // Checked first: an empty `SegQueue::pop` costs several times
+            // this, and there is nearly never a cross-thread wake.
+            while !self.shared.remote.is_empty() {
+                let Some(task) = self.shared.remote.pop() else {
+                    break;
+                };
                 if let Some(trace) = &self.trace {
                     trace.record(TraceEvent::Wake {
                         task: task.header().id,
@@ -311,7 +316,21 @@ impl Core {
         if turn.unparked {
             self.shared.drain_unpark();
         }
-        self.timers.fire(Instant::now());
+        if !self.timers.is_empty() {
+            self.timers.fire(Instant::now());
+        }
+        if !self.deferred.borrow().is_empty() {
+            self.wake_deferred();
+        }
+        if let Some(trace) = &self.trace {
+            trace.flush();
+            trace.sync();
+        }
+    }
+
+    /// Wakes the tasks that yielded (`yield_now`, a spent budget) now that
+    /// the driver has been looked at.
+    fn wake_deferred(&self) {
         let mut deferred = std::mem::take(&mut *self.deferred.borrow_mut());
         bump(&self.counts.deferred_wakes, deferred.len() as u64);
         let cause = self
@@ -321,8 +340,6 @@ impl Core {
         wake_all(&mut deferred);
         if let (Some(trace), Some(cause)) = (&self.trace, cause) {
             trace.set_cause(cause);
-            trace.flush();
-            trace.sync();
         }
         // Put the allocation back, unless a waker deferred another wake
         // meanwhile (its entry must wait for the next check, not be lost).

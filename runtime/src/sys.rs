@@ -92,10 +92,15 @@ pub(crate) fn epoll_wait(
         }
     }
     if NO_PWAIT2.load(Relaxed) {
-        let ms = timeout.map_or(-1, |d| {
-            let ms = d.as_nanos().div_ceil(1_000_000);
-            ms.min(libc::c_int::MAX as u128) as libc::c_int
-        });
+        let ms = match timeout {
+            None => -1,
+            // The runtime's peek between batches: no 128-bit division for it.
+            Some(d) if d.is_zero() => 0,
+            Some(d) => {
+                let ms = d.as_nanos().div_ceil(1_000_000);
+                ms.min(libc::c_int::MAX as u128) as libc::c_int
+            }
+        };
         // SAFETY: `events` has room for `cap` entries.
         n = unsafe { libc::epoll_wait(epoll.as_raw_fd(), events.as_mut_ptr(), cap, ms) };
     }

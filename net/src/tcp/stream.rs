@@ -1,7 +1,7 @@
 //! `TcpStream`: a connected socket whose reads and writes wait on the driver.
 
 use std::fmt;
-use std::io::{self, IoSlice, IoSliceMut, Read, Write};
+use std::io::{self, IoSlice, IoSliceMut, Read};
 use std::net::{self, Shutdown, SocketAddr, ToSocketAddrs};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::pin::Pin;
@@ -203,13 +203,17 @@ impl TcpStream {
     /// ```
     pub fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
         let asked = buf.len();
-        let res = self.io.try_io(Interest::READABLE, |s| (&*s).read(buf));
+        let res = self
+            .io
+            .try_io(Interest::READABLE, |s| sys::recv(s.as_fd(), buf));
         self.note_transfer(Interest::READABLE, res, asked)
     }
 
     /// Writes without waiting: `WouldBlock` if the send buffer is full.
     pub fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
-        let res = self.io.try_io(Interest::WRITABLE, |s| (&*s).write(buf));
+        let res = self
+            .io
+            .try_io(Interest::WRITABLE, |s| sys::send(s.as_fd(), buf));
         self.note_transfer(Interest::WRITABLE, res, buf.len())
     }
 
@@ -323,6 +327,7 @@ impl TcpStream {
     /// forgotten now and the `EAGAIN` round trip is saved (see
     /// `AsyncFd::clear_readiness`). EOF (`Ok(0)`) keeps it: a read there
     /// returns at once.
+    #[inline]
     fn note_transfer(
         &self,
         interest: Interest,
@@ -337,9 +342,12 @@ impl TcpStream {
         res
     }
 
+    #[inline]
     fn poll_read_priv(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
         let asked = buf.len();
-        let res = ready!(self.io.poll_io(cx, Interest::READABLE, |s| (&*s).read(buf)));
+        let res = ready!(self
+            .io
+            .poll_io(cx, Interest::READABLE, |s| sys::recv(s.as_fd(), buf)));
         Poll::Ready(self.note_transfer(Interest::READABLE, res, asked))
     }
 
@@ -357,11 +365,11 @@ impl TcpStream {
         Poll::Ready(self.note_transfer(Interest::READABLE, res, asked))
     }
 
+    #[inline]
     fn poll_write_priv(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        // std's `write` on a socket is `send(.., MSG_NOSIGNAL)`: no SIGPIPE.
         let res = ready!(self
             .io
-            .poll_io(cx, Interest::WRITABLE, |s| (&*s).write(buf)));
+            .poll_io(cx, Interest::WRITABLE, |s| sys::send(s.as_fd(), buf)));
         Poll::Ready(self.note_transfer(Interest::WRITABLE, res, buf.len()))
     }
 
@@ -384,6 +392,7 @@ impl TcpStream {
 
 /// Delegates to `&TcpStream`: reading needs only a shared reference.
 impl AsyncRead for TcpStream {
+    #[inline]
     fn poll_read(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -392,6 +401,7 @@ impl AsyncRead for TcpStream {
         Pin::new(&mut &*self).poll_read(cx, buf)
     }
 
+    #[inline]
     fn poll_read_vectored(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -402,6 +412,7 @@ impl AsyncRead for TcpStream {
 }
 
 impl AsyncRead for &TcpStream {
+    #[inline]
     fn poll_read(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -410,6 +421,7 @@ impl AsyncRead for &TcpStream {
         self.poll_read_priv(cx, buf)
     }
 
+    #[inline]
     fn poll_read_vectored(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -422,6 +434,7 @@ impl AsyncRead for &TcpStream {
 /// Delegates to `&TcpStream`. `poll_flush` is a no-op (nothing is
 /// buffered); `poll_close` shuts down the write side.
 impl AsyncWrite for TcpStream {
+    #[inline]
     fn poll_write(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -430,6 +443,7 @@ impl AsyncWrite for TcpStream {
         Pin::new(&mut &*self).poll_write(cx, buf)
     }
 
+    #[inline]
     fn poll_write_vectored(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -438,10 +452,12 @@ impl AsyncWrite for TcpStream {
         Pin::new(&mut &*self).poll_write_vectored(cx, bufs)
     }
 
+    #[inline]
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Pin::new(&mut &*self).poll_flush(cx)
     }
 
+    #[inline]
     fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Pin::new(&mut &*self).poll_close(cx)
     }
@@ -451,6 +467,7 @@ impl AsyncWrite for TcpStream {
 /// `poll_flush` is a no-op (nothing is buffered); `poll_close` shuts down
 /// the write side.
 impl AsyncWrite for &TcpStream {
+    #[inline]
     fn poll_write(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -459,6 +476,7 @@ impl AsyncWrite for &TcpStream {
         self.poll_write_priv(cx, buf)
     }
 
+    #[inline]
     fn poll_write_vectored(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -467,10 +485,12 @@ impl AsyncWrite for &TcpStream {
         self.poll_write_vectored_priv(cx, bufs)
     }
 
+    #[inline]
     fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Poll::Ready(Ok(()))
     }
 
+    #[inline]
     fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         self.poll_close_priv()
     }

@@ -194,7 +194,8 @@ impl UnixStream {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.io.try_io(Interest::READABLE, |s| (&*s).read(buf))
+        self.io
+            .try_io(Interest::READABLE, |s| sys::recv(s.as_fd(), buf))
     }
 
     /// Writes without waiting: `WouldBlock` if the send buffer is full.
@@ -305,7 +306,8 @@ impl UnixStream {
     }
 
     fn poll_read_priv(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
-        self.io.poll_io(cx, Interest::READABLE, |s| (&*s).read(buf))
+        self.io
+            .poll_io(cx, Interest::READABLE, |s| sys::recv(s.as_fd(), buf))
     }
 
     fn poll_read_vectored_priv(

@@ -44,6 +44,7 @@ pub use ready::{Interest, Ready};
 pub(crate) use scheduled_io::{ScheduledIo, WaitAs, WaiterKeys};
 pub(crate) use token::Token;
 pub(crate) use waiters::WaiterKey;
+use waiters::WakeSink;
 
 use crate::coop::{self, PollBudget, RuntimeId};
 use crate::park::Shared;
@@ -65,6 +66,35 @@ const SHUTDOWN_MSG: &str = "the edgeloop runtime this I/O object was registered 
 
 /// Default size of the events buffer handed to `epoll_wait` (reused forever).
 pub(crate) const DEFAULT_MAX_EVENTS: usize = 1024;
+
+/// A turn's sink for released wakers (untraced): this runtime's own tasks
+/// go straight onto its run queue, any other waker is set aside to be
+/// woken once the borrows are released. Nothing here calls into a waker.
+struct QueueLocal<'a> {
+    local: std::cell::RefMut<'a, VecDeque<TaskRef>>,
+    shared: &'a Arc<Shared>,
+    foreign: &'a mut Vec<Waker>,
+    /// Own tasks' wakers taken (queued now, or already queued).
+    queued: u64,
+}
+
+impl WakeSink for QueueLocal<'_> {
+    #[inline(always)]
+    fn take(&mut self, waker: Waker) {
+        match task::into_local_task(waker, self.shared) {
+            Ok(task) => {
+                self.queued += 1;
+                // The waker's reference becomes the queue's. If the task is
+                // queued already (or finished), it is just released: its
+                // cell's stage is empty by then, so that runs no user code.
+                if task.header().state.transition_to_scheduled() {
+                    self.local.push_back(task);
+                }
+            }
+            Err(waker) => self.foreign.push(waker),
+        }
+    }
+}
 
 /// What one turn saw.
 #[derive(Debug, Default, Clone, Copy)]
@@ -222,9 +252,7 @@ impl Driver {
         }
         self.releases.set(self.releases.get().wrapping_add(1));
         let mut woken = Vec::new();
-        self.release_waiters
-            .borrow_mut()
-            .drain_into(&mut |w| woken.push(w));
+        self.release_waiters.borrow_mut().drain_into(&mut woken);
         wake_all(&mut woken);
         res
     }
@@ -386,19 +414,14 @@ impl Driver {
         let mut queued = 0u64;
         match &self.trace {
             None => {
-                let mut local = local.borrow_mut();
-                // Runs under the slab's and the waiters' borrows: it queues
-                // or sets aside, and never calls into a waker.
-                let mut sink = |waker: Waker| match task::into_local_task(waker, shared) {
-                    Ok(task) => {
-                        queued += 1;
-                        if task.header().state.transition_to_scheduled() {
-                            local.push_back(task);
-                        }
-                    }
-                    Err(waker) => woken.push(waker),
+                let mut sink = QueueLocal {
+                    local: local.borrow_mut(),
+                    shared,
+                    foreign: &mut woken,
+                    queued: 0,
                 };
                 self.dispatch(&events, &mut turn, |io, ready| io.set(ready, &mut sink));
+                queued = sink.queued;
             }
             Some(trace) => {
                 // Traced, every waker goes through the list, so that each
@@ -406,7 +429,7 @@ impl Driver {
                 let mut woken_by = self.woken_by.borrow_mut();
                 self.dispatch(&events, &mut turn, |io, ready| {
                     let before = woken.len();
-                    io.set(ready, &mut |w| woken.push(w));
+                    io.set(ready, &mut woken);
                     trace.record(TraceEvent::IoEvent {
                         token: io.token().traced(),
                         fd: io.fd(),
@@ -523,9 +546,7 @@ impl Driver {
         self.slab
             .borrow()
             .for_each(|io| io.drain_all(&mut released));
-        self.release_waiters
-            .borrow_mut()
-            .drain_into(&mut |w| released.push(w));
+        self.release_waiters.borrow_mut().drain_into(&mut released);
         drop_wakers(released);
     }
 }

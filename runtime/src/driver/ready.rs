@@ -38,6 +38,71 @@ use std::ops;
 #[derive(Clone, Copy, PartialEq, Eq, Default)]
 pub struct Ready(u8);
 
+/// The six epoll bits that matter, packed into a table index: `EPOLLIN`,
+/// `EPOLLPRI`, `EPOLLOUT`, `EPOLLERR` and `EPOLLHUP` are bits 0-4 already,
+/// and `EPOLLRDHUP` (bit 13) moves down to bit 5.
+const fn epoll_index(events: u32) -> usize {
+    const LOW: u32 =
+        (libc::EPOLLIN | libc::EPOLLPRI | libc::EPOLLOUT | libc::EPOLLERR | libc::EPOLLHUP) as u32;
+    const RDHUP_SHIFT: u32 = (libc::EPOLLRDHUP as u32).trailing_zeros() - 5;
+    ((events & LOW) | ((events >> RDHUP_SHIFT) & (1 << 5))) as usize
+}
+
+/// [`translate`] of every combination of the six bits, by [`epoll_index`].
+static FROM_EPOLL: [u8; 64] = {
+    let mut table = [0u8; 64];
+    let bits = [
+        libc::EPOLLIN,
+        libc::EPOLLPRI,
+        libc::EPOLLOUT,
+        libc::EPOLLERR,
+        libc::EPOLLHUP,
+        libc::EPOLLRDHUP,
+    ];
+    let mut index = 0;
+    while index < 64 {
+        let mut events = 0u32;
+        let mut bit = 0;
+        while bit < bits.len() {
+            if index & (1 << bit) != 0 {
+                events |= bits[bit] as u32;
+            }
+            bit += 1;
+        }
+        table[index] = translate(events).0;
+        index += 1;
+    }
+    table
+};
+
+/// What an `epoll_event.events` mask means as readiness.
+const fn translate(events: u32) -> Ready {
+    const fn has_flag(events: u32, flag: libc::c_int) -> bool {
+        events & flag as u32 != 0
+    }
+    let mut ready = 0;
+    if has_flag(events, libc::EPOLLIN) {
+        ready |= Ready::READABLE.0;
+    }
+    if has_flag(events, libc::EPOLLPRI) {
+        ready |= Ready::READABLE.0 | Ready::PRIORITY.0;
+    }
+    if has_flag(events, libc::EPOLLOUT) {
+        ready |= Ready::WRITABLE.0;
+    }
+    if has_flag(events, libc::EPOLLRDHUP) {
+        ready |= Ready::READABLE.0 | Ready::READ_CLOSED.0;
+    }
+    if has_flag(events, libc::EPOLLHUP) {
+        ready |=
+            Ready::READABLE.0 | Ready::WRITABLE.0 | Ready::READ_CLOSED.0 | Ready::WRITE_CLOSED.0;
+    }
+    if has_flag(events, libc::EPOLLERR) {
+        ready |= Ready::READABLE.0 | Ready::WRITABLE.0 | Ready::ERROR.0;
+    }
+    Ready(ready)
+}
+
 impl Ready {
     /// Nothing is ready.
     pub const EMPTY: Ready = Ready(0);
@@ -57,29 +122,11 @@ impl Ready {
     /// read that hits `EAGAIN` clears both.
     pub const PRIORITY: Ready = Ready(1 << 5);
 
-    /// Translates an `epoll_event.events` mask.
+    /// Translates an `epoll_event.events` mask: one lookup, since this is
+    /// on every event (the rules are in [`translate`]).
+    #[inline]
     pub(crate) fn from_epoll(events: u32) -> Ready {
-        let has = |flag: libc::c_int| events & flag as u32 != 0;
-        let mut ready = Ready::EMPTY;
-        if has(libc::EPOLLIN) {
-            ready |= Ready::READABLE;
-        }
-        if has(libc::EPOLLPRI) {
-            ready |= Ready::READABLE | Ready::PRIORITY;
-        }
-        if has(libc::EPOLLOUT) {
-            ready |= Ready::WRITABLE;
-        }
-        if has(libc::EPOLLRDHUP) {
-            ready |= Ready::READABLE | Ready::READ_CLOSED;
-        }
-        if has(libc::EPOLLHUP) {
-            ready |= Ready::READABLE | Ready::WRITABLE | Ready::READ_CLOSED | Ready::WRITE_CLOSED;
-        }
-        if has(libc::EPOLLERR) {
-            ready |= Ready::READABLE | Ready::WRITABLE | Ready::ERROR;
-        }
-        ready
+        Ready(FROM_EPOLL[epoll_index(events)])
     }
 
     /// True when no bit is set.
@@ -276,6 +323,45 @@ impl fmt::Debug for Interest {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_lookup_table_agrees_with_the_rules_for_every_mask() {
+        let bits = [
+            libc::EPOLLIN,
+            libc::EPOLLPRI,
+            libc::EPOLLOUT,
+            libc::EPOLLERR,
+            libc::EPOLLHUP,
+            libc::EPOLLRDHUP,
+        ];
+        // Bits the kernel may set that mean nothing here must not disturb it.
+        let noise = [
+            0,
+            libc::EPOLLET as u32,
+            (libc::EPOLLWRNORM | libc::EPOLLRDNORM) as u32,
+        ];
+        for combo in 0..64u32 {
+            let mut events = 0u32;
+            for (i, bit) in bits.iter().enumerate() {
+                if combo & (1 << i) != 0 {
+                    events |= *bit as u32;
+                }
+            }
+            for extra in noise {
+                assert_eq!(
+                    Ready::from_epoll(events | extra),
+                    translate(events),
+                    "epoll mask {:#x}",
+                    events | extra
+                );
+            }
+        }
+        assert_eq!(Ready::from_epoll(libc::EPOLLIN as u32), Ready::READABLE);
+        assert_eq!(
+            Ready::from_epoll((libc::EPOLLIN | libc::EPOLLRDHUP) as u32),
+            Ready::READABLE | Ready::READ_CLOSED
+        );
+    }
 
     #[test]
     fn hangup_and_error_make_both_directions_ready() {

@@ -6,7 +6,7 @@ use std::task::Waker;
 
 use super::ready::{Interest, Ready};
 use super::token::Token;
-use super::waiters::{WaiterKey, Waiters};
+use super::waiters::{WaiterKey, Waiters, WakeSink};
 
 /// How a caller waits: through a bare `poll_*` call (one shared slot per
 /// direction) or as an `async` operation that owns a key to its entry.
@@ -187,7 +187,7 @@ impl ScheduledIo {
     /// Merges an event and hands the wakers it concerns to `woken`, which
     /// must not call into a waker (the waiters are borrowed meanwhile).
     #[inline]
-    pub(crate) fn set(&self, ready: Ready, woken: &mut impl FnMut(Waker)) {
+    pub(crate) fn set(&self, ready: Ready, woken: &mut impl WakeSink) {
         self.readiness.set(self.readiness.get() | ready);
         let mut waiters = self.waiters.borrow_mut();
         if ready.is_readable() {
@@ -201,9 +201,8 @@ impl ScheduledIo {
     /// Moves every waiter into `woken` (the fd is going away).
     pub(crate) fn drain_all(&self, woken: &mut Vec<Waker>) {
         let mut waiters = self.waiters.borrow_mut();
-        let mut push = |w| woken.push(w);
-        waiters.readers.drain_into(&mut push);
-        waiters.writers.drain_into(&mut push);
+        waiters.readers.drain_into(woken);
+        waiters.writers.drain_into(woken);
     }
 }
 
@@ -241,9 +240,9 @@ mod tests {
             io.wait(Interest::READABLE, WaitAs::Keyed(key), w);
         }
         let mut woken = Vec::new();
-        io.set(Ready::WRITABLE, &mut |w| woken.push(w));
+        io.set(Ready::WRITABLE, &mut woken);
         assert!(woken.is_empty(), "a write event must not wake readers");
-        io.set(Ready::READABLE, &mut |w| woken.push(w));
+        io.set(Ready::READABLE, &mut woken);
         assert_eq!(woken.len(), 8);
         woken.drain(..).for_each(Waker::wake);
         assert!(counts.iter().all(|c| c.0.load(Ordering::SeqCst) == 1));
@@ -260,7 +259,7 @@ mod tests {
         );
         io.set(
             Ready::from_epoll((libc::EPOLLIN | libc::EPOLLPRI) as u32),
-            &mut drop,
+            &mut Vec::new(),
         );
         io.clear_drained(Interest::READABLE);
         assert!(io.ready_for(Interest::READABLE).is_readable());

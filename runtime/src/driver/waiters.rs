@@ -23,6 +23,22 @@
 
 use std::task::Waker;
 
+/// Where the wakers an event (or a deregistration) releases go. The
+/// driver's own sink queues its runtime's tasks in place; a `Vec` keeps
+/// them to be woken later, outside every borrow.
+pub(crate) trait WakeSink {
+    /// Takes one released waker. Called under the driver's borrows: it must
+    /// not call into the waker.
+    fn take(&mut self, waker: Waker);
+}
+
+impl WakeSink for Vec<Waker> {
+    #[inline]
+    fn take(&mut self, waker: Waker) {
+        self.push(waker);
+    }
+}
+
 /// Names one `async` operation's entry in a [`Waiters`] list.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct WaiterKey {
@@ -53,6 +69,21 @@ struct Keyed {
     free: Vec<usize>,
     /// Bumped each time the list is emptied: older keys are stale.
     epoch: u64,
+}
+
+impl Keyed {
+    /// Out of line: only listeners and `async` readiness waits have one.
+    #[inline(never)]
+    fn drain_into(&mut self, woken: &mut impl WakeSink) {
+        if self.entries.is_empty() {
+            return;
+        }
+        for waker in self.entries.drain(..).flatten() {
+            woken.take(waker);
+        }
+        self.free.clear();
+        self.epoch += 1;
+    }
 }
 
 impl Waiters {
@@ -115,16 +146,12 @@ impl Waiters {
 
     /// Hands every waiter to `woken` and starts a new generation.
     #[inline]
-    pub(crate) fn drain_into(&mut self, woken: &mut impl FnMut(Waker)) {
+    pub(crate) fn drain_into(&mut self, woken: &mut impl WakeSink) {
         if let Some(waker) = self.polled.take() {
-            woken(waker);
+            woken.take(waker);
         }
         if let Some(list) = &mut self.keyed {
-            if !list.entries.is_empty() {
-                list.entries.drain(..).flatten().for_each(&mut *woken);
-                list.free.clear();
-                list.epoch += 1;
-            }
+            list.drain_into(woken);
         }
     }
 
@@ -191,7 +218,7 @@ mod tests {
         assert!(list.remove(keys[5].unwrap()).is_some());
         assert_eq!(list.len(), 6);
         let mut woken = Vec::new();
-        list.drain_into(&mut |w| woken.push(w));
+        list.drain_into(&mut woken);
         assert_eq!(woken.len(), 6);
         woken.drain(..).for_each(Waker::wake);
         let woken_counts: Vec<_> = counts.iter().map(|c| c.0.load(Ordering::SeqCst)).collect();
@@ -210,7 +237,7 @@ mod tests {
         let mut list = Waiters::default();
         let (mut old, mut new) = (None, None);
         list.set_keyed(&mut old, &w[0]);
-        list.drain_into(&mut drop);
+        list.drain_into(&mut Vec::new());
         list.set_keyed(&mut new, &w[1]);
         assert_eq!(
             old.unwrap().index,

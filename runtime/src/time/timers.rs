@@ -177,6 +177,12 @@ impl Timers {
         self.armed.borrow().len()
     }
 
+    /// Whether any timer is armed (a turn with none skips the clock read).
+    #[inline]
+    pub(crate) fn is_empty(&self) -> bool {
+        self.armed.borrow().is_empty()
+    }
+
     /// Disarms everything for good (runtime shutdown).
     pub(crate) fn close(&self) {
         self.closed.set(true);
