@@ -341,3 +341,68 @@ fn a_reused_fd_number_never_gets_the_old_registrations_events() {
         });
     });
 }
+
+/// A finished task's `poll_*` waker stays in the fd's slot, and its handle
+/// is gone, so that waker holds the task's last reference. The next event
+/// hands it to the turn, which queues its own runtime's tasks in place,
+/// under its borrows: releasing that last reference there must free the
+/// cell without running anything that could re-enter the driver.
+#[test]
+fn an_event_may_release_a_finished_tasks_last_reference() {
+    watchdog(|| {
+        let rt = Runtime::new().unwrap();
+        rt.block_on(async {
+            let (reader, mut writer) = pipe();
+            let fd = Rc::new(AsyncFd::new(reader).unwrap());
+            fd.readable().await.unwrap().clear_ready(); // the pipe is empty
+            for _ in 0..3 {
+                let fd = fd.clone();
+                let handle = edgeloop::spawn(std::future::poll_fn(move |cx| {
+                    assert!(fd.poll_read_ready(cx).is_pending());
+                    std::task::Poll::Ready(())
+                }));
+                handle.await.unwrap();
+            }
+            // The last task's waker is in the slot (the others displaced).
+            writer.write_all(b"x").unwrap();
+            turns(4).await;
+            assert!(fd.readiness().is_readable());
+        });
+        let m = rt.metrics();
+        assert_eq!(m.live_tasks, 0);
+        assert!(m.wakes_from_io >= 1, "the event found the waker: {m:?}");
+    });
+}
+
+/// Runtime B, dropped inside a task of A while B's (never run) task holds
+/// a socket of A, deregisters it from A's driver from inside A's poll; A's
+/// reader of another fd is still woken afterwards.
+#[test]
+fn a_runtime_dropped_inside_another_leaves_its_driver_working() {
+    watchdog(|| {
+        let a = Runtime::new().unwrap();
+        a.block_on(async {
+            let (r1, _w1) = pipe();
+            let (r2, mut w2) = pipe();
+            let fd1 = AsyncFd::new(r1).unwrap();
+            let fd2 = Rc::new(AsyncFd::new(r2).unwrap());
+            fd2.readable().await.unwrap().clear_ready();
+            let f2 = fd2.clone();
+            let reader = edgeloop::spawn(async move {
+                let _ready = f2.readable().await.unwrap();
+            });
+            turns(1).await;
+            edgeloop::spawn(async move {
+                let b = Runtime::new().unwrap();
+                b.spawn(async move {
+                    let _ = fd1.readable().await;
+                });
+                drop(b);
+            })
+            .await
+            .unwrap();
+            w2.write_all(b"x").unwrap();
+            reader.await.unwrap();
+        });
+    });
+}

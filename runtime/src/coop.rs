@@ -103,7 +103,8 @@ impl PollBudget {
     #[inline]
     pub(crate) fn refund(&self) {
         let left = self.0.get();
-        // No budget stays none; a budget never climbs past its start.
+        // No budget stays none; every refund follows a spend, so a budget
+        // never climbs past its start.
         if left < UNCONSTRAINED - 1 {
             self.0.set(left + 1);
         }

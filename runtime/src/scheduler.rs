@@ -14,7 +14,7 @@
 //!    yielding task runs again only after I/O has been looked at).
 
 use std::cell::{Cell, RefCell};
-use std::collections::{HashSet, VecDeque};
+use std::collections::HashSet;
 use std::future::Future;
 use std::io;
 use std::pin::pin;
@@ -30,7 +30,7 @@ use crate::driver::Driver;
 use crate::park::Shared;
 use crate::runtime::RuntimeMetrics;
 use crate::sys;
-use crate::task::{self, JoinHandle, TaskRef};
+use crate::task::{self, JoinHandle, RunQueue, TaskRef};
 use crate::time::Timers;
 use crate::trace::{TaskOutcome, TraceEvent, TraceSink, Tracer, WakeCause};
 use crate::util::{drop_wakers, wake_all};
@@ -58,7 +58,7 @@ pub(crate) struct Core {
     pub(crate) shared: Arc<Shared>,
     pub(crate) driver: Rc<Driver>,
     pub(crate) timers: Rc<Timers>,
-    local: RefCell<VecDeque<TaskRef>>,
+    local: RefCell<RunQueue>,
     owned: RefCell<OwnedTasks>,
     /// Wakers of tasks in `yield_now`, woken after the next driver check.
     deferred: RefCell<Vec<Waker>>,
@@ -106,7 +106,7 @@ impl Core {
             shared,
             driver: Rc::new(driver),
             timers: Rc::new(Timers::new(id, trace.clone())),
-            local: RefCell::new(VecDeque::new()),
+            local: RefCell::new(RunQueue::default()),
             owned: RefCell::new(OwnedTasks::default()),
             deferred: RefCell::new(Vec::new()),
             closed: Cell::new(false),

@@ -32,7 +32,6 @@ mod token;
 mod waiters;
 
 use std::cell::{Cell, RefCell};
-use std::collections::VecDeque;
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::rc::Rc;
@@ -49,7 +48,7 @@ use waiters::WakeSink;
 use crate::coop::{self, PollBudget, RuntimeId};
 use crate::park::Shared;
 use crate::sys;
-use crate::task::{self, TaskRef};
+use crate::task::{self, RunQueue};
 use crate::trace::{ClearCause, TraceEvent, Tracer, WakeCause};
 use crate::util::{drop_wakers, wake_all, wake_caught};
 use slab::Slab;
@@ -71,7 +70,7 @@ pub(crate) const DEFAULT_MAX_EVENTS: usize = 1024;
 /// go straight onto its run queue, any other waker is set aside to be
 /// woken once the borrows are released. Nothing here calls into a waker.
 struct QueueLocal<'a> {
-    local: std::cell::RefMut<'a, VecDeque<TaskRef>>,
+    local: std::cell::RefMut<'a, RunQueue>,
     shared: &'a Arc<Shared>,
     foreign: &'a mut Vec<Waker>,
     /// Own tasks' wakers taken (queued now, or already queued).
@@ -244,12 +243,13 @@ impl Driver {
         }
         // Its waiters are dropped outside the borrow, each on its own: a
         // waker's drop is foreign code and may panic.
+        // The AsyncFd's own handle is drained, whether or not the slab
+        // still held it: nothing may stay parked on a dead registration.
         let removed = self.slab.borrow_mut().remove(token);
-        if let Some(io) = removed {
-            let mut waiters = Vec::new();
-            io.drain_all(&mut waiters);
-            drop_wakers(waiters);
-        }
+        drop(removed);
+        let mut waiters = Vec::new();
+        io.drain_all(&mut waiters);
+        drop_wakers(waiters);
         self.releases.set(self.releases.get().wrapping_add(1));
         let mut woken = Vec::new();
         self.release_waiters.borrow_mut().drain_into(&mut woken);
@@ -305,7 +305,7 @@ impl Driver {
     ///
     /// Fails, rather than park a waker nobody would wake or run an
     /// operation whose wake would never come, when the runtime is gone or
-    /// when the poll under way is not this runtime's.
+    /// when this runtime is not the one running on this thread.
     pub(crate) fn poll_ready(
         &self,
         io: &ScheduledIo,
@@ -402,7 +402,7 @@ impl Driver {
         &self,
         timeout: Option<Duration>,
         returned: impl FnOnce(usize),
-        local: &RefCell<VecDeque<TaskRef>>,
+        local: &RefCell<RunQueue>,
         shared: &Arc<Shared>,
     ) -> io::Result<Turn> {
         let mut events = self.events.borrow_mut();

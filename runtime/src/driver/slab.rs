@@ -10,7 +10,7 @@ use super::token::Token;
 ///
 /// A freed slot is reused by the next registration with its generation bumped,
 /// so a token held by (or queued in the kernel for) the old tenant no longer
-/// matches: [`Slab::get_mut`] answers `None` for it.
+/// matches: [`Slab::get`] answers `None` for it.
 #[derive(Debug, Default)]
 pub(crate) struct Slab {
     slots: Vec<Slot>,

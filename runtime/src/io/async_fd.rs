@@ -235,7 +235,7 @@ impl<T: AsRawFd> AsyncFd<T> {
     ///
     /// # Errors
     /// `op`'s error; or, instead of waiting forever, an error if this fd's
-    /// runtime has shut down or if the poll is not one of that runtime's
+    /// runtime has shut down or if that runtime is not the one running on this thread
     /// (the fd was moved into a task of another runtime).
     pub fn poll_io<R>(
         &self,
@@ -246,7 +246,7 @@ impl<T: AsRawFd> AsyncFd<T> {
         self.poll_io_as(cx, interest, WaitAs::Polled, op)
     }
 
-    #[inline]
+    #[inline(always)]
     fn poll_io_as<R>(
         &self,
         cx: &mut Context<'_>,
@@ -266,17 +266,37 @@ impl<T: AsRawFd> AsyncFd<T> {
                 return self.budget_spent(cx);
             }
             match op(self.get_ref()) {
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    driver.budget().refund();
-                    driver.note_would_block(&self.io, interest);
-                    driver.clear_ready(&self.io, interest);
+                Ok(value) => return Poll::Ready(Ok(value)),
+                Err(err) => {
+                    if let Some(err) = self.failed(err, interest) {
+                        return Poll::Ready(Err(err));
+                    }
                 }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => driver.budget().refund(),
-                res => return Poll::Ready(res),
             }
         }
         coop::defer_wake(cx);
         Poll::Pending
+    }
+
+    /// An operation failed. `EAGAIN` clears the direction's readiness and
+    /// `EINTR` is retried, both with the budget unit refunded (`None`:
+    /// try again); any other error is the caller's. Out of line, so that
+    /// the success path above stays small enough to inline.
+    #[inline(never)]
+    fn failed(&self, err: io::Error, interest: Interest) -> Option<io::Error> {
+        match err.kind() {
+            io::ErrorKind::WouldBlock => {
+                self.driver.budget().refund();
+                self.driver.note_would_block(&self.io, interest);
+                self.driver.clear_ready(&self.io, interest);
+                None
+            }
+            io::ErrorKind::Interrupted => {
+                self.driver.budget().refund();
+                None
+            }
+            _ => Some(err),
+        }
     }
 
     /// The task's budget is spent: it is woken again once the runtime has

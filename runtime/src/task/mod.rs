@@ -26,6 +26,7 @@ mod id;
 mod join;
 mod join_set;
 mod raw;
+mod run_queue;
 mod state;
 mod waker;
 
@@ -38,6 +39,7 @@ pub use id::Id;
 pub use join::{JoinError, JoinHandle};
 pub use join_set::JoinSet;
 pub(crate) use raw::TaskRef;
+pub(crate) use run_queue::RunQueue;
 pub(crate) use waker::into_local_task;
 
 use crate::{context, coop};
