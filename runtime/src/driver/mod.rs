@@ -306,6 +306,7 @@ impl Driver {
     /// Fails, rather than park a waker nobody would wake or run an
     /// operation whose wake would never come, when the runtime is gone or
     /// when this runtime is not the one running on this thread.
+    #[inline]
     pub(crate) fn poll_ready(
         &self,
         io: &ScheduledIo,
