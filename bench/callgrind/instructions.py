@@ -24,9 +24,10 @@ Servers:
   tokio        tokio current_thread, that same program
   epoll        the hand-written epoll loop, trusting short reads
 
---top N prints, for each server measured, the N functions that cost the
-most per message (self cost, the two runs' difference, from
-callgrind_annotate).
+--top N prints, for each server measured, the N places that cost the
+most per message: self cost, the two runs' difference, from
+callgrind_annotate, as "source file: function it ran in" (code inlined
+from one file into another function is its own row).
 """
 
 import argparse
@@ -134,8 +135,26 @@ def total(out):
     sys.exit(f"no total in {out}")
 
 
+def short(name):
+    """`file:function` with the file relative to the workspace (or std's
+    library, or libc): the file is where the code was written, the function
+    where it was inlined and ran, so the pair says whose code costs what."""
+    file, sep, function = name.partition(":")
+    if not sep:
+        return name
+    if file.startswith(ROOT + "/"):
+        file = file[len(ROOT) + 1:]
+    elif "/library/" in file:
+        file = "std " + file.split("/library/", 1)[1]
+    elif "/.cargo/registry/" in file:
+        file = file.split("/src/", 1)[0].rsplit("/", 1)[-1] + " " + file.split("/src/", 1)[-1]
+    elif file.startswith("./"):
+        file = "libc"
+    return f"{file}: {function}"
+
+
 def per_function(out):
-    """{function: self Ir} from callgrind_annotate."""
+    """{file: function -> self Ir} from callgrind_annotate."""
     text = subprocess.run(["callgrind_annotate", "--auto=no", "--threshold=100", out],
                           check=True, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                           text=True).stdout
@@ -146,9 +165,8 @@ def per_function(out):
             name = m.group(2).split(" [")[0]
             if name.startswith("PROGRAM TOTALS"):
                 continue
-            # "file:function": keep the function, which is what a reader looks for.
-            name = name.split(":", 1)[-1] if ":" in name else name
-            costs[name] = costs.get(name, 0) + int(m.group(1).replace(",", ""))
+            costs_key = short(name)
+            costs[costs_key] = costs.get(costs_key, 0) + int(m.group(1).replace(",", ""))
     return costs
 
 

@@ -10,7 +10,7 @@
 //! a new edge). When the event carries `EPOLLRDHUP` it reads on to the EOF,
 //! because no further edge would come for it. What the socket will not take
 //! now waits in a per-connection `Vec` until `EPOLLOUT`, and reading stops
-//! until it is written. Like the other two servers it sets `TCP_NODELAY` on
+//! until it is written. Like the other three servers it sets `TCP_NODELAY` on
 //! each accepted connection.
 
 use std::io::{self, Write};

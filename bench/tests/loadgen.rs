@@ -58,7 +58,7 @@ fn small_messages_echo_verified() {
     assert!(report.messages > 100, "{} messages", report.messages);
     assert_eq!(report.errors, 0);
     assert_eq!(report.latency.len(), report.messages);
-    assert!(report.latency.quantile(0.5) > Duration::ZERO);
+    assert!(report.latency.value_at_quantile(0.5) > 0);
 }
 
 #[test]

@@ -2,9 +2,9 @@
 //! `examples/echo_server.rs`, and tokio's program written against edgeloop)
 //! and tokio's current-thread runtime doing the idiomatic echo. Each listens
 //! on 127.0.0.1, port 0, and prints `port N`.
-//! The third, the hand-written epoll loop, is `edgeloop_bench::epoll_server`.
+//! The fourth, the hand-written epoll loop, is `edgeloop_bench::epoll_server`.
 //!
-//! All three set `TCP_NODELAY` on every accepted connection. Without it, a
+//! All four set `TCP_NODELAY` on every accepted connection. Without it, a
 //! server that answers one message with several writes (tokio's, at 16 KiB
 //! through a 4 KiB buffer) waits on Nagle's algorithm for the client's
 //! delayed ACK, about 40 ms a message, and the benchmark would measure that.
@@ -27,7 +27,7 @@ use edgeloop::net::{TcpListener, TcpStream};
 const FD_EXHAUSTED_PAUSE: Duration = Duration::from_millis(20);
 
 thread_local! {
-    static SCRATCH: RefCell<Box<[u8]>> = RefCell::new(vec![0; ECHO_BUFFER].into_boxed_slice());
+    static SCRATCH: RefCell<[u8; ECHO_BUFFER]> = const { RefCell::new([0; ECHO_BUFFER]) };
 }
 
 fn announce(port: u16) -> io::Result<()> {
@@ -68,37 +68,42 @@ async fn echo(stream: TcpStream) -> io::Result<()> {
             (&stream).write_all(&unsent).await?;
             unsent = Vec::new();
         }
-        let n = poll_fn(|cx| {
-            SCRATCH.with_borrow_mut(|scratch| echo_once(&stream, cx, scratch, &mut unsent))
+        let open = poll_fn(|cx| {
+            SCRATCH.with_borrow_mut(|scratch| echo_ready(&stream, cx, scratch, &mut unsent))
         })
         .await?;
-        if n == 0 {
+        if !open {
             return Ok(());
         }
     }
 }
 
-/// One read into `scratch`, written straight back; what the socket will not
-/// take now is appended to `unsent`. Returns the bytes read (0 at EOF).
-fn echo_once(
+/// Reads into `scratch` and writes each read straight back until a read
+/// would wait (the example's `echo_ready`): `Ready(false)` at EOF,
+/// `Ready(true)` when the rest is left in `unsent`. Bounded by the budget.
+fn echo_ready(
     stream: &TcpStream,
     cx: &mut Context<'_>,
     scratch: &mut [u8],
     unsent: &mut Vec<u8>,
-) -> Poll<io::Result<usize>> {
-    let n = ready!(Pin::new(&mut &*stream).poll_read(cx, scratch))?;
-    let mut written = 0;
-    while written < n {
-        match Pin::new(&mut &*stream).poll_write(cx, &scratch[written..n]) {
-            Poll::Ready(Ok(w)) => written += w,
-            Poll::Ready(Err(err)) => return Poll::Ready(Err(err)),
-            Poll::Pending => {
-                unsent.extend_from_slice(&scratch[written..n]);
-                break;
+) -> Poll<io::Result<bool>> {
+    loop {
+        let n = ready!(Pin::new(&mut &*stream).poll_read(cx, scratch))?;
+        if n == 0 {
+            return Poll::Ready(Ok(false));
+        }
+        let mut written = 0;
+        while written < n {
+            match Pin::new(&mut &*stream).poll_write(cx, &scratch[written..n]) {
+                Poll::Ready(Ok(w)) => written += w,
+                Poll::Ready(Err(err)) => return Poll::Ready(Err(err)),
+                Poll::Pending => {
+                    unsent.extend_from_slice(&scratch[written..n]);
+                    return Poll::Ready(Ok(true));
+                }
             }
         }
     }
-    Poll::Ready(Ok(n))
 }
 
 /// tokio's program, line for line, on edgeloop: a task per connection,

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::procfs::Machine;
+use crate::machine::Machine;
 use crate::suite::options::Options;
 use crate::suite::scenario::{EchoRow, MicroRow, Scenario};
 

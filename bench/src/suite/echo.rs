@@ -11,7 +11,7 @@ use crate::child::ServerProcess;
 use crate::connect::{connect_many, Sources};
 use crate::loadgen::{self, LoadConfig, Window};
 use crate::syscount::{Counter, Method, SyscallCounts};
-use crate::{procfs, sys};
+use crate::{machine, sys};
 
 /// Idle connections opened before the baseline RSS is read, so one-time
 /// growth (buffers, tables) is not charged to the idle connections.
@@ -42,7 +42,7 @@ pub fn run(sc: &Scenario, plan: &EchoPlan, ctx: &Context) -> Vec<EchoRow> {
             match run_once(row.server, plan, ctx) {
                 Ok(s) => {
                     println!(
-                        "  round {round}/{} {:<9} {:>9.0} msg/s {:>7.2} us/msg  srv cpu {:>3.0}%  cli cpu {:>3.0}%  other load {:>3.0}%/{:>3.0}%  p50 {:>7.1} us  p99 {:>7.1} us  err {}{}",
+                        "  round {round}/{} {:<11} {:>9.0} msg/s {:>7.2} us/msg  srv cpu {:>3.0}%  cli cpu {:>3.0}%  other load {:>3.0}%/{:>3.0}%  p50 {:>7.1} us  p99 {:>7.1} us  err {}{}",
                         ctx.options.rounds,
                         row.server,
                         s.rate,
@@ -64,7 +64,7 @@ pub fn run(sc: &Scenario, plan: &EchoPlan, ctx: &Context) -> Vec<EchoRow> {
                     row.rounds.push(round);
                 }
                 Err(e) => println!(
-                    "  round {round}/{} {:<9} FAILED: {e}",
+                    "  round {round}/{} {:<11} FAILED: {e}",
                     ctx.options.rounds, row.server
                 ),
             }
@@ -77,14 +77,14 @@ pub fn run(sc: &Scenario, plan: &EchoPlan, ctx: &Context) -> Vec<EchoRow> {
                 Ok(run) => {
                     let [total, r, w, e, o, failed] = run.per_message();
                     println!(
-                        "  {:<9} {:<9} {total:.2} syscalls/msg (read {r:.2}, write {w:.2}, epoll_wait {e:.2}, other {o:.2}; failed {failed:.2}) over {} msgs",
+                        "  {:<9} {:<11} {total:.2} syscalls/msg (read {r:.2}, write {w:.2}, epoll_wait {e:.2}, other {o:.2}; failed {failed:.2}) over {} msgs",
                         method.name(),
                         row.server,
                         run.messages
                     );
                     row.syscalls = Some(run);
                 }
-                Err(e) => println!("  {:<9} {:<9} FAILED: {e}", method.name(), row.server),
+                Err(e) => println!("  {:<9} {:<11} FAILED: {e}", method.name(), row.server),
             }
         }
     }
@@ -103,13 +103,13 @@ struct CpuWindow {
 
 impl Window for CpuWindow {
     fn opening(&mut self) {
-        self.busy_start = procfs::cpu_busy().unwrap_or_default();
+        self.busy_start = machine::cpu_busy().unwrap_or_default();
         self.start = sys::process_cpu_time(self.pid).unwrap_or_default();
     }
 
     fn closed(&mut self) {
         self.end = sys::process_cpu_time(self.pid).unwrap_or_default();
-        self.busy_end = procfs::cpu_busy().unwrap_or_default();
+        self.busy_end = machine::cpu_busy().unwrap_or_default();
     }
 }
 
@@ -164,7 +164,7 @@ fn run_once(server: &str, plan: &EchoPlan, ctx: &Context) -> io::Result<EchoSamp
         );
         let warm = plan.idle.min(IDLE_WARM);
         idle = connect_many(proc.addr, warm, Sources::spread(), IDLE_CONNECT_LIMIT)?;
-        let before = procfs::memory(pid)?.rss;
+        let before = machine::memory(pid)?.rss;
         let rest = connect_many(
             proc.addr,
             plan.idle - warm,
@@ -172,20 +172,20 @@ fn run_once(server: &str, plan: &EchoPlan, ctx: &Context) -> io::Result<EchoSamp
             IDLE_CONNECT_LIMIT,
         )?;
         idle.extend(rest);
-        let after = procfs::memory(pid)?.rss;
+        let after = machine::memory(pid)?.rss;
         let per_conn = after.saturating_sub(before) as f64 / (plan.idle - warm).max(1) as f64;
         idle_figures = Some((per_conn, without));
     }
     let mut window = CpuWindow::new(pid);
     let report = loadgen::run(&cfg, &mut window)?;
-    let memory = procfs::memory(pid)?;
+    let memory = machine::memory(pid)?;
     drop(idle);
     drop(proc);
     let cpu = window.cpu();
     let wall = report.elapsed.as_secs_f64();
     // /proc/stat counts in ticks, so small negative values are rounding.
     let other = |busy: f64, own: f64| ((busy - own) / wall).max(0.0);
-    let us = |q: f64| report.latency.quantile(q).as_secs_f64() * 1e6;
+    let us = |q: f64| report.latency.value_at_quantile(q) as f64 / 1e3;
     Ok(EchoSample {
         rate: report.rate(),
         megabytes: report.megabytes_per_sec(),

@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use crate::procfs::Machine;
+use crate::machine::Machine;
 use crate::report::{self, Results};
 use crate::sys;
 use options::{Options, USAGE};

@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use lexopt::prelude::*;
+
 use crate::syscount::Method;
 
 /// Usage, printed by `--help`.
@@ -76,34 +78,29 @@ impl Default for Options {
 
 impl Options {
     /// Parses the arguments after the program name (cargo's `--bench` is ignored).
-    pub fn parse(args: &[String]) -> Result<Options, String> {
+    pub fn parse(args: &[String]) -> Result<Options, lexopt::Error> {
         let mut o = Options::default();
-        let mut it = args.iter();
-        while let Some(arg) = it.next() {
-            let mut value = |name: &str| {
-                it.next()
-                    .cloned()
-                    .ok_or_else(|| format!("{name} needs a value"))
-            };
-            match arg.as_str() {
-                "--bench" => {}
-                "--list" => o.list = true,
-                "--help" | "-h" => o.help = true,
-                "--write" => o.write = true,
-                "--rounds" => o.rounds = number(&value(arg)?, arg)?.max(1.0) as usize,
-                "--duration" => o.duration = seconds(&value(arg)?, arg)?,
-                "--warmup" => o.warmup = seconds(&value(arg)?, arg)?,
-                "--syscalls" => {
-                    let v = value(arg)?;
+        let mut p = lexopt::Parser::from_args(args);
+        while let Some(arg) = p.next()? {
+            match arg {
+                Long("bench") => {}
+                Long("list") => o.list = true,
+                Long("help") | Short('h') => o.help = true,
+                Long("write") => o.write = true,
+                Long("rounds") => o.rounds = number(&mut p, "--rounds")?.max(1.0) as usize,
+                Long("duration") => o.duration = seconds(&mut p, "--duration")?,
+                Long("warmup") => o.warmup = seconds(&mut p, "--warmup")?,
+                Long("syscalls") => {
+                    let v = p.value()?.string()?;
                     o.syscalls = Method::parse(&v)
                         .ok_or_else(|| format!("--syscalls: `{v}` is not perf, strace or off"))?;
                 }
-                "--idle" => o.idle = number(&value(arg)?, arg)? as usize,
-                "--tasks" => o.tasks = number(&value(arg)?, arg)?.max(1.0) as u64,
-                "--timers" => o.timers = number(&value(arg)?, arg)?.max(1.0) as u64,
-                "--samples" => o.samples = number(&value(arg)?, arg)?.max(1.0) as u64,
-                flag if flag.starts_with('-') => return Err(format!("unknown option {flag}")),
-                filter => o.filters.push(filter.to_string()),
+                Long("idle") => o.idle = number(&mut p, "--idle")? as usize,
+                Long("tasks") => o.tasks = number(&mut p, "--tasks")?.max(1.0) as u64,
+                Long("timers") => o.timers = number(&mut p, "--timers")?.max(1.0) as u64,
+                Long("samples") => o.samples = number(&mut p, "--samples")?.max(1.0) as u64,
+                Value(filter) => o.filters.push(filter.string()?),
+                _ => return Err(arg.unexpected()),
             }
         }
         Ok(o)
@@ -115,16 +112,19 @@ impl Options {
     }
 }
 
-fn number(s: &str, name: &str) -> Result<f64, String> {
+/// The value of option `name`: a non-negative number, `_` allowed between
+/// digits (`--tasks 1_000_000`).
+fn number(p: &mut lexopt::Parser, name: &str) -> Result<f64, lexopt::Error> {
+    let s = p.value()?.string()?;
     s.replace('_', "")
         .parse::<f64>()
         .ok()
         .filter(|v| v.is_finite() && *v >= 0.0)
-        .ok_or_else(|| format!("{name}: `{s}` is not a number"))
+        .ok_or_else(|| format!("{name}: `{s}` is not a number").into())
 }
 
-fn seconds(s: &str, name: &str) -> Result<Duration, String> {
-    Ok(Duration::from_secs_f64(number(s, name)?))
+fn seconds(p: &mut lexopt::Parser, name: &str) -> Result<Duration, lexopt::Error> {
+    Ok(Duration::from_secs_f64(number(p, name)?))
 }
 
 #[cfg(test)]

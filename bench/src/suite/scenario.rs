@@ -5,8 +5,9 @@ use std::collections::BTreeMap;
 use super::options::Options;
 use crate::syscount::{Method, SyscallCounts};
 
-/// The echo servers, in the order each round runs them (A B C A B C ...).
-pub const SERVERS: [&str; 3] = ["edgeloop", "tokio", "epoll"];
+/// The echo servers, in the order each round runs them (A B C D A B C D ...):
+/// edgeloop's own echo, tokio's program on edgeloop, tokio, the epoll loop.
+pub const SERVERS: [&str; 4] = ["edgeloop", "edgeloop-rw", "tokio", "epoll"];
 
 /// One scenario of the suite.
 #[derive(Clone, Debug)]
