@@ -18,51 +18,50 @@ pub(crate) struct Slab {
     len: usize,
 }
 
+/// One slot: 16 bytes (a registration's `Rc`, its generation, the free
+/// list's link), since the slab holds one per registered fd.
 #[derive(Debug)]
 struct Slot {
+    /// The tenant; `None` while the slot is free.
+    io: Option<Rc<ScheduledIo>>,
     generation: u32,
-    entry: Entry,
+    /// While free: the next free slot (`NO_SLOT`: none).
+    next_free: u32,
 }
 
-#[derive(Debug)]
-enum Entry {
-    Occupied(Rc<ScheduledIo>),
-    Vacant { next_free: Option<u32> },
-}
+/// `next_free`'s "none"; no slot has this index (see `insert`).
+const NO_SLOT: u32 = u32::MAX;
 
 impl Slab {
     /// Stores a fresh registration for `fd` and returns it (it knows its token).
     pub(crate) fn insert(&mut self, fd: RawFd) -> Rc<ScheduledIo> {
-        self.len += 1;
-        if let Some(index) = self.free_head {
-            let slot = &mut self.slots[index as usize];
-            let Entry::Vacant { next_free } = slot.entry else {
-                unreachable!("free list points at an occupied slot");
-            };
-            self.free_head = next_free;
-            let token = Token {
-                index,
-                generation: slot.generation,
-            };
-            let io = Rc::new(ScheduledIo::new(token, fd));
-            slot.entry = Entry::Occupied(io.clone());
-            return io;
+        let index = match self.free_head {
+            Some(index) => index,
+            None => {
+                let index = u32::try_from(self.slots.len())
+                    .ok()
+                    .filter(|&i| i != NO_SLOT)
+                    .expect("more than 2^32 - 1 registrations");
+                self.slots.push(Slot {
+                    io: None,
+                    generation: 0,
+                    next_free: NO_SLOT,
+                });
+                index
+            }
+        };
+        let slot = &mut self.slots[index as usize];
+        debug_assert!(slot.io.is_none(), "the free list points at a free slot");
+        if self.free_head == Some(index) {
+            self.free_head = (slot.next_free != NO_SLOT).then_some(slot.next_free);
         }
-        let index = u32::try_from(self.slots.len())
-            .ok()
-            .filter(|&i| i != u32::MAX)
-            .expect("more than 2^32 - 1 registrations");
-        let io = Rc::new(ScheduledIo::new(
-            Token {
-                index,
-                generation: 0,
-            },
-            fd,
-        ));
-        self.slots.push(Slot {
-            generation: 0,
-            entry: Entry::Occupied(io.clone()),
-        });
+        let token = Token {
+            index,
+            generation: slot.generation,
+        };
+        let io = Rc::new(ScheduledIo::new(token, fd));
+        slot.io = Some(io.clone());
+        self.len += 1;
         io
     }
 
@@ -71,8 +70,9 @@ impl Slab {
     pub(crate) fn get(&self, token: Token) -> Option<&ScheduledIo> {
         match self.slots.get(token.index as usize) {
             Some(Slot {
+                io: Some(io),
                 generation,
-                entry: Entry::Occupied(io),
+                ..
             }) if *generation == token.generation => Some(io),
             _ => None,
         }
@@ -82,27 +82,18 @@ impl Slab {
     pub(crate) fn remove(&mut self, token: Token) -> Option<Rc<ScheduledIo>> {
         self.get(token)?;
         let slot = &mut self.slots[token.index as usize];
-        let old = std::mem::replace(
-            &mut slot.entry,
-            Entry::Vacant {
-                next_free: self.free_head,
-            },
-        );
+        let old = slot.io.take();
         slot.generation = slot.generation.wrapping_add(1);
+        slot.next_free = self.free_head.unwrap_or(NO_SLOT);
         self.free_head = Some(token.index);
         self.len -= 1;
-        match old {
-            Entry::Occupied(io) => Some(io),
-            Entry::Vacant { .. } => unreachable!("checked occupied above"),
-        }
+        old
     }
 
     /// Visits every live registration.
     pub(crate) fn for_each(&self, mut f: impl FnMut(&ScheduledIo)) {
-        for slot in &self.slots {
-            if let Entry::Occupied(io) = &slot.entry {
-                f(io);
-            }
+        for io in self.slots.iter().filter_map(|slot| slot.io.as_deref()) {
+            f(io);
         }
     }
 
@@ -115,6 +106,12 @@ impl Slab {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_slot_is_two_words() {
+        // Every registered fd has one; idle connections pay for it.
+        assert_eq!(std::mem::size_of::<Slot>(), 16);
+    }
 
     #[test]
     fn reused_slot_rejects_the_old_token() {
