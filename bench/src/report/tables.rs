@@ -14,7 +14,9 @@ row's figure divided by the tokio or epoll row's in the same round (servers of o
 back to back, so drift slower than a round cancels). CPU µs/msg is the server's own CPU time per \
 echo; client CPU near 100 % means the load generator set the pace. Other load: CPU used by \
 everything else on the server's / load generator's CPU (from /proc/stat), a noise indicator. \
-Spread: (max − min) / median of msg/s over rounds.";
+Spread: (max − min) / median of msg/s over rounds. ×tokio 95 % CI: the confidence \
+interval of the CPU ratio to tokio, from the per-round ratios (a t interval on their logarithms: \
+the interval of their geometric mean).";
 /// Notes under the syscalls table.
 const SYSCALLS_NOTE: &str = "One extra window per server (not one of the timed rounds). EAGAIN: \
 calls that returned it (perf) or that failed (strace). Ctx switches: context switches of the \
@@ -66,6 +68,7 @@ fn echo(r: &Results) -> Table {
             "MB/s",
             "CPU µs/msg",
             "×tokio",
+            "×tokio 95 % CI",
             "×epoll",
             "p50 µs",
             "p99 µs",
@@ -96,6 +99,9 @@ fn echo(r: &Results) -> Table {
             num(m(|s| s.megabytes), 1),
             num(m(cpu), 2),
             vs("tokio", cpu),
+            peer(r, row, "tokio")
+                .and_then(|p| row.ratio_ci(p, cpu))
+                .map_or("–".to_string(), |(lo, hi)| format!("{lo:.2}–{hi:.2}×")),
             vs("epoll", cpu),
             num(m(|s| s.p50_us), 1),
             num(m(|s| s.p99_us), 1),

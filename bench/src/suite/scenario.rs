@@ -275,6 +275,19 @@ impl EchoRow {
                 .zip(other.samples.iter().map(&f)),
         )
     }
+
+    /// The 95 % confidence interval of [`ratio_to`](Self::ratio_to)'s
+    /// per-round ratios (see [`paired_ratio_ci`]).
+    pub fn ratio_ci(&self, other: &EchoRow, f: impl Fn(&EchoSample) -> f64) -> Option<(f64, f64)> {
+        paired_ratio_ci(
+            self.rounds.iter().copied().zip(self.samples.iter().map(&f)),
+            other
+                .rounds
+                .iter()
+                .copied()
+                .zip(other.samples.iter().map(&f)),
+        )
+    }
 }
 
 /// One runtime's results in one micro-benchmark.
@@ -342,6 +355,40 @@ pub fn paired_ratio(
     median(ratios)
 }
 
+/// The 95 % confidence interval of the ratio of `a` to `b` (paired by
+/// round, as in [`paired_ratio`]): a t interval on the logarithms of the
+/// per-round ratios, turned back into ratios, so it is the interval of
+/// their geometric mean. `None` with fewer than two pairs.
+pub fn paired_ratio_ci(
+    a: impl Iterator<Item = (usize, f64)>,
+    b: impl Iterator<Item = (usize, f64)>,
+) -> Option<(f64, f64)> {
+    let b: BTreeMap<usize, f64> = b.collect();
+    let logs: Vec<f64> = a
+        .filter_map(|(round, x)| b.get(&round).map(|y| (x / y).ln()))
+        .filter(|r| r.is_finite())
+        .collect();
+    let n = logs.len();
+    if n < 2 {
+        return None;
+    }
+    let mean = logs.iter().sum::<f64>() / n as f64;
+    let var = logs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
+    let half = t_975(n - 1) * (var / n as f64).sqrt();
+    Some(((mean - half).exp(), (mean + half).exp()))
+}
+
+/// Student's t, two-sided 95 % (the 0.975 quantile), for `df` degrees of
+/// freedom; the normal's 1.96 past 30.
+fn t_975(df: usize) -> f64 {
+    const T: [f64; 30] = [
+        12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160,
+        2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056,
+        2.052, 2.048, 2.045, 2.042,
+    ];
+    T.get(df.wrapping_sub(1)).copied().unwrap_or(1.96)
+}
+
 /// The median (the mean of the middle two for an even count); NaN if empty.
 pub fn median(mut v: Vec<f64>) -> f64 {
     if v.is_empty() {
@@ -371,7 +418,7 @@ pub fn thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -382,6 +429,19 @@ pub fn thousands(n: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_ratio_interval_brackets_a_steady_ratio_and_widens_with_noise() {
+        let rounds = |v: &[f64]| v.iter().copied().enumerate().collect::<Vec<_>>();
+        let a = rounds(&[9.0, 9.0, 9.0, 9.0]);
+        let b = rounds(&[10.0, 10.0, 10.0, 10.0]);
+        let (lo, hi) = paired_ratio_ci(a.clone().into_iter(), b.clone().into_iter()).unwrap();
+        assert!((lo - 0.9).abs() < 1e-9 && (hi - 0.9).abs() < 1e-9);
+        let noisy = rounds(&[8.0, 10.0, 9.0, 9.5]);
+        let (lo, hi) = paired_ratio_ci(noisy.into_iter(), b.into_iter()).unwrap();
+        assert!(lo < 0.9 && hi > 0.9 && hi - lo > 0.05, "{lo}..{hi}");
+        assert!(paired_ratio_ci(a[..1].iter().copied(), a[..1].iter().copied()).is_none());
+    }
 
     #[test]
     fn medians_and_spreads() {
