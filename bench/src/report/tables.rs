@@ -100,6 +100,7 @@ fn echo(r: &Results) -> Table {
             num(m(cpu), 2),
             vs("tokio", cpu),
             peer(r, row, "tokio")
+                .filter(|_| row.server != "tokio")
                 .and_then(|p| row.ratio_ci(p, cpu))
                 .map_or("–".to_string(), |(lo, hi)| format!("{lo:.2}–{hi:.2}×")),
             vs("epoll", cpu),
