@@ -15,6 +15,7 @@
 mod exhaustion;
 #[cfg(feature = "futures-io")]
 mod futures_io;
+mod halves;
 mod sys;
 mod tcp;
 mod udp;
