@@ -24,6 +24,11 @@ Servers:
   tokio        tokio current_thread, that same program
   epoll        the hand-written epoll loop, trusting short reads
 
+--spawn counts, instead, the instructions per spawned, completed and
+joined task, for edgeloop and tokio: the suite's `tasks` micro-benchmark
+(batches of 1,000 trivial tasks, each awaited) run for 20,000 and 120,000
+tasks, the same difference.
+
 --top N prints, for each server measured, the N places that cost the
 most per message: self cost, the two runs' difference, from
 callgrind_annotate, as "source file: function it ran in" (code inlined
@@ -128,6 +133,34 @@ def one_run(argv, conns, messages, work, tag):
     return out
 
 
+def spawn_run(argv, tasks, work, tag):
+    """Runs the `tasks` micro-benchmark under callgrind; returns its output file."""
+    out = os.path.join(work, f"{tag}.{tasks}.out")
+    subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}"] + argv
+                   + [str(tasks), "none"], check=True, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL, timeout=600)
+    return out
+
+
+def measure_spawn(suite, kind, work, top):
+    """Instructions per spawned, completed and joined task for `kind`."""
+    argv = [suite, "--role", "micro", "tasks", kind]
+    small = spawn_run(argv, SMALL, work, f"spawn-{kind}")
+    large = spawn_run(argv, LARGE, work, f"spawn-{kind}")
+    per_task = (total(large) - total(small)) / (LARGE - SMALL)
+    print(f"{kind:<12} spawn + complete + join: {per_task:8.0f} instructions per task", flush=True)
+    if top:
+        print_top(small, large, top)
+    return per_task
+
+
+def print_top(small, large, top):
+    a, b = per_function(small), per_function(large)
+    diff = {f: (b.get(f, 0) - a.get(f, 0)) / (LARGE - SMALL) for f in set(a) | set(b)}
+    for f, c in sorted(diff.items(), key=lambda kv: -kv[1])[:top]:
+        print(f"    {c:7.1f}  {f}")
+
+
 def total(out):
     for line in open(out):
         if line.startswith("summary:") or line.startswith("totals:"):
@@ -178,10 +211,7 @@ def measure(argv, server, conns, work, top):
     per_msg = (total(large) - total(small)) / (LARGE - SMALL)
     print(f"{server:<12} {conns:>5} conns: {per_msg:8.0f} instructions per message", flush=True)
     if top:
-        a, b = per_function(small), per_function(large)
-        diff = {f: (b.get(f, 0) - a.get(f, 0)) / (LARGE - SMALL) for f in set(a) | set(b)}
-        for f, c in sorted(diff.items(), key=lambda kv: -kv[1])[:top]:
-            print(f"    {c:7.1f}  {f}")
+        print_top(small, large, top)
     return per_msg
 
 
@@ -190,6 +220,8 @@ def main():
     ap.add_argument("--conns", default="1,100,1000", help="comma-separated (default 1,100,1000)")
     ap.add_argument("--servers", default=",".join(SERVERS), help="comma-separated, from: " + " ".join(SERVERS))
     ap.add_argument("--top", type=int, default=0, help="per-function breakdown, N functions")
+    ap.add_argument("--spawn", action="store_true",
+                    help="instructions per spawned task (edgeloop, tokio) instead of per message")
     ap.add_argument("--keep", metavar="DIR", help="keep callgrind's output files in DIR "
                     "(for callgrind_annotate --auto=yes)")
     args = ap.parse_args()
@@ -199,6 +231,13 @@ def main():
         if s not in SERVERS:
             sys.exit(f"unknown server {s}; choose from {SERVERS}")
     argv = build()
+    if args.spawn:
+        with tempfile.TemporaryDirectory() as scratch:
+            work = args.keep or scratch
+            os.makedirs(work, exist_ok=True)
+            for kind in ["edgeloop", "tokio"]:
+                measure_spawn(argv["tokio"][0], kind, work, args.top)
+        return
     table = {}
     with tempfile.TemporaryDirectory() as scratch:
         work = args.keep or scratch
