@@ -56,9 +56,18 @@ impl State {
 
     /// Sets `SCHEDULED`; true when the caller must enqueue the task (it was
     /// neither queued already nor complete).
+    ///
+    /// `COMPLETE` is looked at first, apart, so that setting the bit is a
+    /// single test-and-set (`lock bts`) rather than a compare-and-swap
+    /// loop. A task that completes between the two is queued once more;
+    /// its queue entry finds it finished and only drops the reference (the
+    /// combination the table above allows).
+    #[inline]
     pub(crate) fn transition_to_scheduled(&self) -> bool {
-        let prev = Snapshot(self.0.fetch_or(SCHEDULED, AcqRel));
-        !prev.has(SCHEDULED) && !prev.has(COMPLETE)
+        if Snapshot(self.0.load(Ordering::Relaxed)).has(COMPLETE) {
+            return false;
+        }
+        self.0.fetch_or(SCHEDULED, AcqRel) & SCHEDULED == 0
     }
 
     /// Clears `SCHEDULED` as the runtime takes the task off its queue, so a
