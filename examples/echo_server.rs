@@ -52,11 +52,7 @@ fn main() -> io::Result<()> {
                     // Named for traces (EDGELOOP_TRACE): "conn 127.0.0.1:5123".
                     edgeloop::task::Builder::new()
                         .name(&format!("conn {peer}"))
-                        .spawn(async move {
-                            if let Err(err) = echo(stream).await {
-                                report(&err);
-                            }
-                        })?;
+                        .spawn(echo(stream))?;
                 }
                 Err(err) => eprintln!("accept: {err}"),
             }
@@ -64,16 +60,25 @@ fn main() -> io::Result<()> {
     })
 }
 
-/// Echoes one connection until the peer's EOF.
-async fn echo(stream: TcpStream) -> io::Result<()> {
+/// Serves one connection: the task's whole future. (Spawned as it is, not
+/// wrapped in another `async` block, which would keep a second copy of
+/// the stream's place in every idle connection's task.)
+async fn echo(stream: TcpStream) {
+    if let Err(err) = echo_until_eof(&stream).await {
+        report(&err);
+    }
+}
+
+/// Echoes until the peer's EOF.
+async fn echo_until_eof(stream: &TcpStream) -> io::Result<()> {
     let mut unsent = Vec::new();
     loop {
         if !unsent.is_empty() {
-            (&stream).write_all(&unsent).await?;
+            (&*stream).write_all(&unsent).await?;
             unsent = Vec::new(); // give the memory back: the peer caught up
         }
         let open = poll_fn(|cx| {
-            SCRATCH.with_borrow_mut(|scratch| echo_ready(&stream, cx, scratch, &mut unsent))
+            SCRATCH.with_borrow_mut(|scratch| echo_ready(stream, cx, scratch, &mut unsent))
         })
         .await?;
         if !open {

@@ -50,9 +50,7 @@ pub fn edgeloop() -> io::Result<()> {
             match listener.accept().await {
                 Ok((stream, _)) => {
                     let _ = stream.set_nodelay(true);
-                    edgeloop::spawn(async move {
-                        let _ = echo(stream).await;
-                    });
+                    edgeloop::spawn(echo(stream));
                 }
                 Err(e) => eprintln!("edgeloop server: accept: {e}"),
             }
@@ -60,16 +58,22 @@ pub fn edgeloop() -> io::Result<()> {
     })
 }
 
-/// Echoes one connection until the peer's EOF (the example's `echo`).
-async fn echo(stream: TcpStream) -> io::Result<()> {
+/// Serves one connection, as the task's whole future (the example's
+/// `echo`); an error ends it.
+async fn echo(stream: TcpStream) {
+    let _ = echo_until_eof(&stream).await;
+}
+
+/// Echoes until the peer's EOF (the example's `echo_until_eof`).
+async fn echo_until_eof(stream: &TcpStream) -> io::Result<()> {
     let mut unsent = Vec::new();
     loop {
         if !unsent.is_empty() {
-            (&stream).write_all(&unsent).await?;
+            (&*stream).write_all(&unsent).await?;
             unsent = Vec::new();
         }
         let open = poll_fn(|cx| {
-            SCRATCH.with_borrow_mut(|scratch| echo_ready(&stream, cx, scratch, &mut unsent))
+            SCRATCH.with_borrow_mut(|scratch| echo_ready(stream, cx, scratch, &mut unsent))
         })
         .await?;
         if !open {

@@ -52,7 +52,7 @@ use crate::task::{self, RunQueue};
 use crate::trace::{ClearCause, TraceEvent, Tracer, WakeCause};
 use crate::util::{drop_wakers, wake_all, wake_caught};
 use slab::Slab;
-use waiters::Waiters;
+use waiters::Keyed;
 
 /// Every fd is registered for both directions, edge-triggered, once.
 /// `EPOLLPRI` is there so urgent TCP data is seen: a read stops short at the
@@ -116,7 +116,7 @@ pub(crate) struct Driver {
     /// about to be closed, which is what a task out of fds waits for.
     releases: Cell<u64>,
     /// Tasks waiting for the next deregistration ([`crate::io::FdReleased`]).
-    release_waiters: RefCell<Waiters>,
+    release_waiters: RefCell<Keyed>,
     /// Set when the runtime is dropped: nothing will turn this driver again.
     shut_down: Cell<bool>,
     /// The runtime this driver belongs to.
@@ -188,7 +188,7 @@ impl Driver {
             slab: RefCell::new(Slab::default()),
             woken: RefCell::new(Vec::new()),
             releases: Cell::new(0),
-            release_waiters: RefCell::new(Waiters::default()),
+            release_waiters: RefCell::new(Keyed::default()),
             shut_down: Cell::new(false),
             owner,
             running: Cell::new(false),
@@ -290,8 +290,11 @@ impl Driver {
 
     /// Parks `cx`'s waker until the next deregistration, under `key`.
     pub(crate) fn wait_release(&self, cx: &mut Context<'_>, key: &mut Option<WaiterKey>) {
-        let displaced = self.release_waiters.borrow_mut().set_keyed(key, cx.waker());
-        drop(displaced);
+        // Cloned before, and the left-over dropped after, the borrow: a
+        // waker's `clone` and `drop` are foreign code.
+        let waker = cx.waker().clone();
+        let left_over = self.release_waiters.borrow_mut().set(key, waker);
+        drop(left_over);
     }
 
     /// Releases a [`wait_release`](Self::wait_release) entry.
@@ -321,9 +324,7 @@ impl Driver {
         if !ready.is_empty() {
             return Poll::Ready(Ok(ready));
         }
-        // Dropped outside the waiters' borrow: a waker's drop is foreign code.
-        let displaced = io.wait(interest, how, cx.waker());
-        drop(displaced);
+        io.wait(interest, how, cx.waker());
         Poll::Pending
     }
 

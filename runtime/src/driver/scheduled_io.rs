@@ -1,12 +1,12 @@
 //! Per-registration state: the cached readiness and who waits for it.
 
-use std::cell::{Cell, RefCell};
+use std::cell::Cell;
 use std::os::fd::RawFd;
 use std::task::Waker;
 
 use super::ready::{Interest, Ready};
 use super::token::Token;
-use super::waiters::{WaiterKey, Waiters, WakeSink};
+use super::waiters::{Keyed, WaiterKey, WakeSink};
 
 /// How a caller waits: through a bare `poll_*` call (one shared slot per
 /// direction) or as an `async` operation that owns a key to its entry.
@@ -38,10 +38,6 @@ impl WaiterKeys {
     }
 }
 
-/// Wakers a new registration displaced, to be dropped outside the driver's
-/// borrows (at most one per direction).
-pub(crate) type Displaced = (Option<Waker>, Option<Waker>);
-
 impl WaitAs<'_> {
     /// The same way of waiting, for one more call.
     pub(crate) fn reborrow(&mut self) -> WaitAs<'_> {
@@ -49,20 +45,6 @@ impl WaitAs<'_> {
             WaitAs::Polled => WaitAs::Polled,
             WaitAs::Keyed(key) => WaitAs::Keyed(key),
         }
-    }
-}
-
-/// Records `waker` among `waiters` (those of `direction`) as `how` says.
-#[inline]
-fn register(
-    waiters: &mut Waiters,
-    how: &mut WaitAs<'_>,
-    direction: Interest,
-    waker: &Waker,
-) -> Option<Waker> {
-    match how {
-        WaitAs::Polled => waiters.set_polled(waker),
-        WaitAs::Keyed(keys) => waiters.set_keyed(keys.get(direction), waker),
     }
 }
 
@@ -75,27 +57,48 @@ fn register(
 ///
 /// The readiness cache is filled by epoll events and emptied one direction
 /// at a time: by an `EAGAIN`, or by a short transfer (see [`Ready`]).
-#[derive(Debug)]
 pub(crate) struct ScheduledIo {
     /// Its token, to deregister it and for traces.
     token: Token,
     /// The fd, for traces (never used to reach the kernel).
     fd: RawFd,
     readiness: Cell<Ready>,
-    /// Borrowed only by the driver's own code, never across a call into a
-    /// waker's `wake` or `drop` (a waker's `clone` and `will_wake` only).
-    waiters: RefCell<Directions>,
+    /// Whether `keyed` was ever allocated: events test this flag (in what
+    /// would be padding) instead of taking the box out and putting it back.
+    has_keyed: Cell<bool>,
+    /// The last `poll_*` reader's and writer's wakers (see `waiters.rs`).
+    readers: Cell<Option<Waker>>,
+    writers: Cell<Option<Waker>>,
+    /// `async` operations' entries, both directions, allocated by the first
+    /// one and kept (with their generations) for the registration's life.
+    keyed: Cell<Option<Box<KeyedPair>>>,
+}
+
+// The waiters are `Cell`s, not a `RefCell`: seven words in all (an idle
+// connection pays for them), and no borrow to get wrong. Each update takes
+// a value out, changes it and puts it back with no foreign code in between:
+// a waker is cloned before, and what it displaced is dropped after, so a
+// waker's `clone` or `drop` that came back into this registration would
+// find it whole.
+
+impl std::fmt::Debug for ScheduledIo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ScheduledIo")
+            .field("token", &self.token)
+            .field("fd", &self.fd)
+            .field("readiness", &self.readiness.get())
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Debug, Default)]
-struct Directions {
-    readers: Waiters,
-    writers: Waiters,
+struct KeyedPair {
+    readers: Keyed,
+    writers: Keyed,
 }
 
-impl Directions {
-    /// The waiters of one direction (`READABLE` or `WRITABLE`, not both).
-    fn of(&mut self, direction: Interest) -> &mut Waiters {
+impl KeyedPair {
+    fn of(&mut self, direction: Interest) -> &mut Keyed {
         if direction == Interest::READABLE {
             &mut self.readers
         } else {
@@ -113,7 +116,10 @@ impl ScheduledIo {
             token,
             fd,
             readiness: Cell::new(Ready::READABLE | Ready::WRITABLE),
-            waiters: RefCell::default(),
+            has_keyed: Cell::new(false),
+            readers: Cell::new(None),
+            writers: Cell::new(None),
+            keyed: Cell::new(None),
         }
     }
 
@@ -136,30 +142,66 @@ impl ScheduledIo {
     }
 
     /// Records `waker` to be woken by the next event in each of
-    /// `interest`'s directions. Returns the wakers it displaced, for the
-    /// caller to drop outside the driver's borrows.
+    /// `interest`'s directions, as `how` says.
     #[inline]
-    pub(crate) fn wait(&self, interest: Interest, mut how: WaitAs<'_>, waker: &Waker) -> Displaced {
-        let mut waiters = self.waiters.borrow_mut();
+    pub(crate) fn wait(&self, interest: Interest, mut how: WaitAs<'_>, waker: &Waker) {
         // Plain tests rather than a loop, and inlined: this is on every
         // `Pending`, nearly always for one direction.
-        let read = if interest.is_readable() {
-            register(&mut waiters.readers, &mut how, Interest::READABLE, waker)
+        if interest.is_readable() {
+            self.register(Interest::READABLE, &mut how, waker);
+        }
+        if interest.is_writable() {
+            self.register(Interest::WRITABLE, &mut how, waker);
+        }
+    }
+
+    #[inline]
+    fn register(&self, direction: Interest, how: &mut WaitAs<'_>, waker: &Waker) {
+        match how {
+            WaitAs::Polled => {
+                let slot = self.polled(direction);
+                match slot.take() {
+                    Some(old) if old.will_wake(waker) => slot.set(Some(old)),
+                    current => {
+                        // The clone runs with the slot empty; whatever it
+                        // might have put there is displaced, and dropped
+                        // with `current` once the slot is whole again.
+                        let displaced = slot.replace(Some(waker.clone()));
+                        drop(displaced);
+                        drop(current);
+                    }
+                }
+            }
+            WaitAs::Keyed(keys) => self.register_keyed(direction, keys.get(direction), waker),
+        }
+    }
+
+    /// The `async` path, out of line: `accept`, `readable()` and the like.
+    #[inline(never)]
+    fn register_keyed(&self, direction: Interest, key: &mut Option<WaiterKey>, waker: &Waker) {
+        let waker = waker.clone();
+        let mut pair = self.keyed.take().unwrap_or_default();
+        let left_over = pair.of(direction).set(key, waker);
+        self.keyed.set(Some(pair));
+        self.has_keyed.set(true);
+        drop(left_over);
+    }
+
+    fn polled(&self, direction: Interest) -> &Cell<Option<Waker>> {
+        if direction == Interest::READABLE {
+            &self.readers
         } else {
-            None
-        };
-        let write = if interest.is_writable() {
-            register(&mut waiters.writers, &mut how, Interest::WRITABLE, waker)
-        } else {
-            None
-        };
-        (read, write)
+            &self.writers
+        }
     }
 
     /// Removes an `async` operation's waiter in `direction` (it completed or
-    /// was dropped).
+    /// was dropped); returns its waker, for the caller to drop.
     pub(crate) fn remove_waiter(&self, direction: Interest, key: WaiterKey) -> Option<Waker> {
-        self.waiters.borrow_mut().of(direction).remove(key)
+        let mut pair = self.keyed.take()?;
+        let removed = pair.of(direction).remove(key);
+        self.keyed.set(Some(pair));
+        removed
     }
 
     /// Forgets what an `EAGAIN` in `interest`'s direction disproved.
@@ -185,24 +227,44 @@ impl ScheduledIo {
     }
 
     /// Merges an event and hands the wakers it concerns to `woken`, which
-    /// must not call into a waker (the waiters are borrowed meanwhile).
+    /// must not call into a waker (the driver's slab is borrowed meanwhile).
     #[inline]
     pub(crate) fn set(&self, ready: Ready, woken: &mut impl WakeSink) {
         self.readiness.set(self.readiness.get() | ready);
-        let mut waiters = self.waiters.borrow_mut();
-        if ready.is_readable() {
-            waiters.readers.drain_into(woken);
+        let (read, write) = (ready.is_readable(), ready.is_writable());
+        if read {
+            if let Some(waker) = self.readers.take() {
+                woken.take(waker);
+            }
         }
-        if ready.is_writable() {
-            waiters.writers.drain_into(woken);
+        if write {
+            if let Some(waker) = self.writers.take() {
+                woken.take(waker);
+            }
+        }
+        if !self.has_keyed.get() {
+            return;
+        }
+        if let Some(mut pair) = self.keyed.take() {
+            if read {
+                pair.readers.drain_into(woken);
+            }
+            if write {
+                pair.writers.drain_into(woken);
+            }
+            self.keyed.set(Some(pair));
         }
     }
 
     /// Moves every waiter into `woken` (the fd is going away).
     pub(crate) fn drain_all(&self, woken: &mut Vec<Waker>) {
-        let mut waiters = self.waiters.borrow_mut();
-        waiters.readers.drain_into(woken);
-        waiters.writers.drain_into(woken);
+        woken.extend(self.readers.take());
+        woken.extend(self.writers.take());
+        if let Some(mut pair) = self.keyed.take() {
+            pair.readers.drain_into(woken);
+            pair.writers.drain_into(woken);
+            self.keyed.set(Some(pair));
+        }
     }
 }
 
@@ -218,6 +280,50 @@ mod tests {
         fn wake(self: Arc<Self>) {
             self.0.fetch_add(1, Ordering::SeqCst);
         }
+    }
+
+    fn fresh() -> ScheduledIo {
+        let io = ScheduledIo::new(
+            Token {
+                index: 0,
+                generation: 0,
+            },
+            0,
+        );
+        io.clear_would_block(Interest::READABLE | Interest::WRITABLE);
+        io
+    }
+
+    #[test]
+    fn polled_callers_share_one_slot_per_direction() {
+        let counts: Vec<_> = (0..3)
+            .map(|_| Arc::new(Count(AtomicUsize::new(0))))
+            .collect();
+        let w: Vec<Waker> = counts.iter().map(|c| Waker::from(c.clone())).collect();
+        let io = fresh();
+        io.wait(Interest::READABLE, WaitAs::Polled, &w[0]);
+        io.wait(Interest::READABLE, WaitAs::Polled, &w[0]); // kept, not doubled
+        io.wait(Interest::READABLE, WaitAs::Polled, &w[1]); // replaces it
+        io.wait(Interest::WRITABLE, WaitAs::Polled, &w[2]); // the other direction
+                                                            // `counts` and `w` hold the others: the registration let go of its clone.
+        assert_eq!(
+            Arc::strong_count(&counts[0]),
+            2,
+            "the replaced waker was released"
+        );
+        let mut woken = Vec::new();
+        io.set(Ready::READABLE, &mut woken);
+        assert_eq!(woken.len(), 1, "the last reader only");
+        assert!(woken[0].will_wake(&w[1]));
+        io.set(Ready::WRITABLE, &mut woken);
+        assert_eq!(woken.len(), 2);
+        assert!(woken[1].will_wake(&w[2]));
+    }
+
+    #[test]
+    fn a_registration_is_seven_words() {
+        // Every registered fd has one; idle connections pay for it.
+        assert_eq!(std::mem::size_of::<ScheduledIo>(), 56);
     }
 
     #[test]

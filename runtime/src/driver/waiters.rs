@@ -1,6 +1,7 @@
-//! The tasks waiting in one direction of one registration.
+//! Who waits for a registration, and where the wakers go when it is ready.
 //!
-//! Two kinds of waiter, because two kinds of caller exist:
+//! Two kinds of waiter, because two kinds of caller exist (each
+//! `ScheduledIo` keeps both, for each direction):
 //!
 //! - **`poll_*` callers** (`AsyncRead::poll_read`, `AsyncFd::poll_io`, …)
 //!   have no future of their own to clean up after them, so they share one
@@ -39,30 +40,16 @@ impl WakeSink for Vec<Waker> {
     }
 }
 
-/// Names one `async` operation's entry in a [`Waiters`] list.
+/// Names one `async` operation's entry in a [`Keyed`] list.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct WaiterKey {
     index: usize,
     epoch: u64,
 }
 
-/// Who waits in one direction (see the module docs).
-///
-/// Two words when no `async` operation ever waited here (the common case:
-/// a connection read and written through `poll_*`); the keyed list is
-/// allocated by the first one and then kept, with its generation, for the
-/// registration's life.
-#[derive(Debug, Default)]
-pub(crate) struct Waiters {
-    /// The last `poll_*` caller's waker.
-    polled: Option<Waker>,
-    /// `async` operations' entries.
-    keyed: Option<Box<Keyed>>,
-}
-
 /// The `async` operations waiting in one direction.
 #[derive(Debug, Default)]
-struct Keyed {
+pub(crate) struct Keyed {
     /// Their wakers; `None` marks a removed entry.
     entries: Vec<Option<Waker>>,
     /// Indices of removed entries, for reuse.
@@ -72,9 +59,54 @@ struct Keyed {
 }
 
 impl Keyed {
-    /// Out of line: only listeners and `async` readiness waits have one.
+    /// Records `waker` under `key`, reusing its entry if the key is still
+    /// current. The waker comes in owned (its caller cloned it, outside any
+    /// borrow), and what is left over comes back, to be dropped outside
+    /// too: the entry's old waker, or `waker` itself when the entry already
+    /// wakes the same task.
+    pub(crate) fn set(&mut self, key: &mut Option<WaiterKey>, waker: Waker) -> Option<Waker> {
+        if let Some(k) = *key {
+            if k.epoch == self.epoch {
+                if let Some(Some(old)) = self.entries.get_mut(k.index) {
+                    if old.will_wake(&waker) {
+                        return Some(waker);
+                    }
+                    return Some(std::mem::replace(old, waker));
+                }
+            }
+        }
+        let index = match self.free.pop() {
+            Some(index) => {
+                self.entries[index] = Some(waker);
+                index
+            }
+            None => {
+                self.entries.push(Some(waker));
+                self.entries.len() - 1
+            }
+        };
+        *key = Some(WaiterKey {
+            index,
+            epoch: self.epoch,
+        });
+        None
+    }
+
+    /// Removes the entry `key` names, if it is still current; returns its
+    /// waker to be dropped outside the driver's borrows.
+    pub(crate) fn remove(&mut self, key: WaiterKey) -> Option<Waker> {
+        if key.epoch != self.epoch {
+            return None;
+        }
+        let waker = self.entries.get_mut(key.index)?.take()?;
+        self.free.push(key.index);
+        Some(waker)
+    }
+
+    /// Hands every waiter to `woken` and starts a new generation. Out of
+    /// line: only listeners and `async` readiness waits have one.
     #[inline(never)]
-    fn drain_into(&mut self, woken: &mut impl WakeSink) {
+    pub(crate) fn drain_into(&mut self, woken: &mut impl WakeSink) {
         if self.entries.is_empty() {
             return;
         }
@@ -86,83 +118,11 @@ impl Keyed {
     }
 }
 
-impl Waiters {
-    /// Records a `poll_*` caller's waker; returns the one it displaced, to
-    /// be dropped by the caller outside the driver's borrows.
-    #[inline]
-    pub(crate) fn set_polled(&mut self, waker: &Waker) -> Option<Waker> {
-        match &mut self.polled {
-            Some(old) if old.will_wake(waker) => None,
-            slot => slot.replace(waker.clone()),
-        }
-    }
-
-    /// Records an `async` operation's waker under `key`, reusing its entry
-    /// if the key is still current; returns a displaced waker, if any.
-    pub(crate) fn set_keyed(
-        &mut self,
-        key: &mut Option<WaiterKey>,
-        waker: &Waker,
-    ) -> Option<Waker> {
-        let list = self.keyed.get_or_insert_with(Box::default);
-        if let Some(k) = *key {
-            if k.epoch == list.epoch {
-                if let Some(Some(old)) = list.entries.get_mut(k.index) {
-                    if old.will_wake(waker) {
-                        return None;
-                    }
-                    return Some(std::mem::replace(old, waker.clone()));
-                }
-            }
-        }
-        let index = match list.free.pop() {
-            Some(index) => {
-                list.entries[index] = Some(waker.clone());
-                index
-            }
-            None => {
-                list.entries.push(Some(waker.clone()));
-                list.entries.len() - 1
-            }
-        };
-        *key = Some(WaiterKey {
-            index,
-            epoch: list.epoch,
-        });
-        None
-    }
-
-    /// Removes the entry `key` names, if it is still current; returns its
-    /// waker to be dropped outside the driver's borrows.
-    pub(crate) fn remove(&mut self, key: WaiterKey) -> Option<Waker> {
-        let list = self.keyed.as_mut()?;
-        if key.epoch != list.epoch {
-            return None;
-        }
-        let waker = list.entries.get_mut(key.index)?.take()?;
-        list.free.push(key.index);
-        Some(waker)
-    }
-
-    /// Hands every waiter to `woken` and starts a new generation.
-    #[inline]
-    pub(crate) fn drain_into(&mut self, woken: &mut impl WakeSink) {
-        if let Some(waker) = self.polled.take() {
-            woken.take(waker);
-        }
-        if let Some(list) = &mut self.keyed {
-            list.drain_into(woken);
-        }
-    }
-
-    /// How many wakers are held (for tests and metrics).
-    #[cfg(test)]
+#[cfg(test)]
+impl Keyed {
+    /// How many wakers are held.
     pub(crate) fn len(&self) -> usize {
-        usize::from(self.polled.is_some())
-            + self
-                .keyed
-                .as_ref()
-                .map_or(0, |l| l.entries.iter().flatten().count())
+        self.entries.iter().flatten().count()
     }
 }
 
@@ -189,27 +149,19 @@ mod tests {
     }
 
     #[test]
-    fn polled_callers_share_one_slot() {
-        let (_, w) = wakers(3);
-        let mut list = Waiters::default();
-        assert!(list.set_polled(&w[0]).is_none());
-        assert!(list.set_polled(&w[0]).is_none(), "the same waker is kept");
-        assert!(list.set_polled(&w[1]).is_some(), "another one replaces it");
-        assert!(list.set_polled(&w[2]).is_some());
-        assert_eq!(list.len(), 1);
-    }
-
-    #[test]
     fn keyed_waiters_are_all_woken_and_removed_when_done() {
         let (counts, w) = wakers(8);
-        let mut list = Waiters::default();
+        let mut list = Keyed::default();
         let mut keys = [None; 8];
         for (key, waker) in keys.iter_mut().zip(&w) {
-            assert!(list.set_keyed(key, waker).is_none());
+            assert!(list.set(key, waker.clone()).is_none());
         }
-        // Re-polling with the same key does not add an entry.
+        // Re-polling with the same key does not add an entry: the waker
+        // handed in comes back, the entry's stays.
         for (key, waker) in keys.iter_mut().zip(&w) {
-            assert!(list.set_keyed(key, waker).is_none());
+            assert!(list
+                .set(key, waker.clone())
+                .is_some_and(|w| w.will_wake(waker)));
         }
         assert_eq!(list.len(), 8);
         // Two operations end (say, cancelled by a timeout).
@@ -226,7 +178,7 @@ mod tests {
         // After the event every old key is stale: removing one is a no-op,
         // and waiting again takes a fresh entry.
         assert!(list.remove(keys[1].unwrap()).is_none());
-        assert!(list.set_keyed(&mut keys[1], &w[1]).is_none());
+        assert!(list.set(&mut keys[1], w[1].clone()).is_none());
         assert_ne!(keys[1], keys[2]);
         assert_eq!(list.len(), 1);
     }
@@ -234,11 +186,11 @@ mod tests {
     #[test]
     fn a_stale_key_never_removes_a_newer_waiter() {
         let (_, w) = wakers(2);
-        let mut list = Waiters::default();
+        let mut list = Keyed::default();
         let (mut old, mut new) = (None, None);
-        list.set_keyed(&mut old, &w[0]);
+        list.set(&mut old, w[0].clone());
         list.drain_into(&mut Vec::new());
-        list.set_keyed(&mut new, &w[1]);
+        list.set(&mut new, w[1].clone());
         assert_eq!(
             old.unwrap().index,
             new.unwrap().index,
@@ -251,13 +203,13 @@ mod tests {
     #[test]
     fn churn_reuses_entries_instead_of_growing() {
         let (_, w) = wakers(1);
-        let mut list = Waiters::default();
+        let mut list = Keyed::default();
         for _ in 0..10_000 {
             let mut key = None;
-            list.set_keyed(&mut key, &w[0]);
+            list.set(&mut key, w[0].clone());
             list.remove(key.unwrap());
         }
-        assert_eq!(list.keyed.as_ref().unwrap().entries.len(), 1);
+        assert_eq!(list.entries.len(), 1);
         assert_eq!(list.len(), 0);
     }
 }
