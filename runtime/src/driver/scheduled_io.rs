@@ -160,16 +160,16 @@ impl ScheduledIo {
         match how {
             WaitAs::Polled => {
                 let slot = self.polled(direction);
-                match slot.take() {
-                    Some(old) if old.will_wake(waker) => slot.set(Some(old)),
-                    current => {
-                        // The clone runs with the slot empty; whatever it
-                        // might have put there is displaced, and dropped
-                        // with `current` once the slot is whole again.
-                        let displaced = slot.replace(Some(waker.clone()));
-                        drop(displaced);
-                        drop(current);
-                    }
+                let current = slot.take();
+                let same = current.as_ref().is_some_and(|old| old.will_wake(waker));
+                // Put back before the clone, which is foreign code: should
+                // it panic, the slot still holds the last caller's waker.
+                slot.set(current);
+                if !same {
+                    let new = waker.clone();
+                    // Dropped once the slot is whole again.
+                    let displaced = slot.replace(Some(new));
+                    drop(displaced);
                 }
             }
             WaitAs::Keyed(keys) => self.register_keyed(direction, keys.get(direction), waker),
