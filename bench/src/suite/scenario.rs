@@ -266,27 +266,21 @@ impl EchoRow {
     /// the same round: servers of one round run back to back, so drift
     /// slower than a round cancels. NaN when no round has both.
     pub fn ratio_to(&self, other: &EchoRow, f: impl Fn(&EchoSample) -> f64) -> f64 {
-        paired_ratio(
-            self.rounds.iter().copied().zip(self.samples.iter().map(&f)),
-            other
-                .rounds
-                .iter()
-                .copied()
-                .zip(other.samples.iter().map(&f)),
-        )
+        paired_ratio(self.by_round(&f), other.by_round(&f))
     }
 
     /// The 95 % confidence interval of [`ratio_to`](Self::ratio_to)'s
     /// per-round ratios (see [`paired_ratio_ci`]).
     pub fn ratio_ci(&self, other: &EchoRow, f: impl Fn(&EchoSample) -> f64) -> Option<(f64, f64)> {
-        paired_ratio_ci(
-            self.rounds.iter().copied().zip(self.samples.iter().map(&f)),
-            other
-                .rounds
-                .iter()
-                .copied()
-                .zip(other.samples.iter().map(&f)),
-        )
+        paired_ratio_ci(self.by_round(&f), other.by_round(&f))
+    }
+
+    /// One figure per round, with its round's number.
+    fn by_round<'a>(
+        &'a self,
+        f: &'a impl Fn(&EchoSample) -> f64,
+    ) -> impl Iterator<Item = (usize, f64)> + 'a {
+        self.rounds.iter().copied().zip(self.samples.iter().map(f))
     }
 }
 

@@ -48,17 +48,20 @@ const fn epoll_index(events: u32) -> usize {
     ((events & LOW) | ((events >> RDHUP_SHIFT) & (1 << 5))) as usize
 }
 
+/// The epoll bits the driver reads, in [`epoll_index`]'s order.
+const EPOLL_BITS: [libc::c_int; 6] = [
+    libc::EPOLLIN,
+    libc::EPOLLPRI,
+    libc::EPOLLOUT,
+    libc::EPOLLERR,
+    libc::EPOLLHUP,
+    libc::EPOLLRDHUP,
+];
+
 /// [`translate`] of every combination of the six bits, by [`epoll_index`].
 static FROM_EPOLL: [u8; 64] = {
     let mut table = [0u8; 64];
-    let bits = [
-        libc::EPOLLIN,
-        libc::EPOLLPRI,
-        libc::EPOLLOUT,
-        libc::EPOLLERR,
-        libc::EPOLLHUP,
-        libc::EPOLLRDHUP,
-    ];
+    let bits = EPOLL_BITS;
     let mut index = 0;
     while index < 64 {
         let mut events = 0u32;
@@ -326,14 +329,7 @@ mod tests {
 
     #[test]
     fn the_lookup_table_agrees_with_the_rules_for_every_mask() {
-        let bits = [
-            libc::EPOLLIN,
-            libc::EPOLLPRI,
-            libc::EPOLLOUT,
-            libc::EPOLLERR,
-            libc::EPOLLHUP,
-            libc::EPOLLRDHUP,
-        ];
+        let bits = EPOLL_BITS;
         // Bits the kernel may set that mean nothing here must not disturb it.
         let noise = [
             0,
