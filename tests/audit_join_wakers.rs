@@ -16,7 +16,6 @@ use std::rc::Rc;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
-use std::time::Duration;
 
 use edgeloop::{JoinHandle, Runtime};
 use util::{
@@ -47,7 +46,10 @@ fn a_join_waker_that_panics_when_dropped_does_not_unwind_block_on() {
             rt.block_on(async {
                 let task = edgeloop::spawn(async { edgeloop::yield_now().await });
                 give_up_on(task, waker_panicking_on_drop());
-                edgeloop::time::sleep(Duration::from_millis(20)).await;
+                // Until the task has finished (and its join waker gone).
+                while edgeloop::runtime::metrics().live_tasks > 0 {
+                    edgeloop::yield_now().await;
+                }
             })
         }));
         assert!(out.is_ok(), "a waker's drop panic unwound out of block_on");
@@ -135,7 +137,10 @@ fn two_tasks_that_gave_up_joining_each_other_are_both_freed() {
             let b = edgeloop::spawn(give_up_on_other(slot_a.clone(), dropped.clone(), 1));
             *slot_a.borrow_mut() = Some(a);
             *slot_b.borrow_mut() = Some(b);
-            edgeloop::time::sleep(Duration::from_millis(20)).await;
+            // Until both have finished; the watchdog bounds the wait.
+            while edgeloop::runtime::metrics().live_tasks > 0 {
+                edgeloop::yield_now().await;
+            }
         });
         assert_eq!(rt.metrics().live_tasks, 0, "both tasks finished");
         drop(rt);

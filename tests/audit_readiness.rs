@@ -75,8 +75,13 @@ fn a_consumed_socket_error_does_not_leave_the_fd_ready_forever() {
             socket.set_nonblocking(true).unwrap();
             let fd = AsyncFd::new(socket).unwrap();
             fd.get_ref().send(b"anyone there?").unwrap();
-            // Loopback answers with ICMP port unreachable: EPOLLERR.
-            sleep(Duration::from_millis(20)).await;
+            // Loopback answers with ICMP port unreachable: EPOLLERR. The
+            // test needs the driver to have cached it before the first recv
+            // (each yield resumes after a driver check; the watchdog bounds
+            // the wait).
+            while !fd.readiness().is_error() {
+                edgeloop::yield_now().await;
+            }
             let mut buf = [0; 64];
             let first = timeout(
                 Duration::from_secs(5),

@@ -8,7 +8,7 @@ use std::io::ErrorKind;
 use std::time::Duration;
 
 use edgeloop::net::UdpSocket;
-use edgeloop::time::{sleep, timeout};
+use edgeloop::time::timeout;
 use util::{watchdog, LOCALHOST_0};
 
 #[test]
@@ -96,7 +96,7 @@ fn an_icmp_error_surfaces_once_and_the_socket_goes_on() {
             let socket = UdpSocket::bind(LOCALHOST_0).await.unwrap();
             socket.connect(closed_addr).await.unwrap();
             socket.send(b"anyone?").await.unwrap();
-            sleep(Duration::from_millis(20)).await;
+            // The recv waits for the ICMP error's EPOLLERR if it is not in yet.
             let mut buf = [0; 64];
             let err = socket.recv(&mut buf).await.unwrap_err();
             assert_eq!(err.kind(), ErrorKind::ConnectionRefused);
