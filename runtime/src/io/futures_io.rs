@@ -4,10 +4,10 @@
 //!   implements edgeloop's [`AsyncRead`] / [`AsyncWrite`] /
 //!   [`AsyncBufRead`] also implements `futures-io`'s trait of the same
 //!   name, by forwarding each method to edgeloop's impl. The impls are the
-//!   list given to `forward_to_edgeloop!` below; each holds exactly where
+//!   list given to `__forward_to_edgeloop!` below; each holds exactly where
 //!   edgeloop's impl holds (its `where Self: edgeloop trait` bound says
 //!   so), so the two never disagree. The sockets get theirs in
-//!   `edgeloop-net`, from the same kind of list.
+//!   `edgeloop-net`, from a list given to the same (exported, hidden) macro.
 //! - **futures-io → edgeloop.** [`FuturesIo`] wraps a `futures-io` type and
 //!   implements edgeloop's traits for it, so it works with
 //!   [`copy`](super::copy), [`BufReader`] and the `*Ext` traits.
@@ -32,76 +32,82 @@ use super::{
 /// One entry per type: `impl[generics] Traits for Type;`. The generics go
 /// in brackets (a macro cannot find the end of `<...>`); the traits are
 /// any of `AsyncRead`, `AsyncWrite`, `AsyncBufRead`.
-macro_rules! forward_to_edgeloop {
+///
+/// Exported, hidden, for `edgeloop-net`'s sockets (a trait impl must live
+/// in the crate of the trait or of the type): one list of forwarding
+/// bodies for both crates. Not part of the API.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __forward_to_edgeloop {
     ($(impl $generics:tt $($trait:ident),+ for $ty:ty;)*) => {
-        $($(forward_to_edgeloop!(@$trait $generics $ty);)+)*
+        $($($crate::__forward_to_edgeloop!(@$trait $generics $ty);)+)*
     };
     (@AsyncRead [$($generics:tt)*] $ty:ty) => {
-        impl<$($generics)*> futures_io::AsyncRead for $ty
+        impl<$($generics)*> $crate::io::__futures_io::AsyncRead for $ty
         where
-            Self: AsyncRead,
+            Self: $crate::io::AsyncRead,
         {
             fn poll_read(
-                self: Pin<&mut Self>,
-                cx: &mut Context<'_>,
+                self: ::std::pin::Pin<&mut Self>,
+                cx: &mut ::std::task::Context<'_>,
                 buf: &mut [u8],
-            ) -> Poll<io::Result<usize>> {
-                AsyncRead::poll_read(self, cx, buf)
+            ) -> ::std::task::Poll<::std::io::Result<usize>> {
+                $crate::io::AsyncRead::poll_read(self, cx, buf)
             }
 
             fn poll_read_vectored(
-                self: Pin<&mut Self>,
-                cx: &mut Context<'_>,
-                bufs: &mut [IoSliceMut<'_>],
-            ) -> Poll<io::Result<usize>> {
-                AsyncRead::poll_read_vectored(self, cx, bufs)
+                self: ::std::pin::Pin<&mut Self>,
+                cx: &mut ::std::task::Context<'_>,
+                bufs: &mut [::std::io::IoSliceMut<'_>],
+            ) -> ::std::task::Poll<::std::io::Result<usize>> {
+                $crate::io::AsyncRead::poll_read_vectored(self, cx, bufs)
             }
         }
     };
     (@AsyncWrite [$($generics:tt)*] $ty:ty) => {
-        impl<$($generics)*> futures_io::AsyncWrite for $ty
+        impl<$($generics)*> $crate::io::__futures_io::AsyncWrite for $ty
         where
-            Self: AsyncWrite,
+            Self: $crate::io::AsyncWrite,
         {
             fn poll_write(
-                self: Pin<&mut Self>,
-                cx: &mut Context<'_>,
+                self: ::std::pin::Pin<&mut Self>,
+                cx: &mut ::std::task::Context<'_>,
                 buf: &[u8],
-            ) -> Poll<io::Result<usize>> {
-                AsyncWrite::poll_write(self, cx, buf)
+            ) -> ::std::task::Poll<::std::io::Result<usize>> {
+                $crate::io::AsyncWrite::poll_write(self, cx, buf)
             }
 
             fn poll_write_vectored(
-                self: Pin<&mut Self>,
-                cx: &mut Context<'_>,
-                bufs: &[IoSlice<'_>],
-            ) -> Poll<io::Result<usize>> {
-                AsyncWrite::poll_write_vectored(self, cx, bufs)
+                self: ::std::pin::Pin<&mut Self>,
+                cx: &mut ::std::task::Context<'_>,
+                bufs: &[::std::io::IoSlice<'_>],
+            ) -> ::std::task::Poll<::std::io::Result<usize>> {
+                $crate::io::AsyncWrite::poll_write_vectored(self, cx, bufs)
             }
 
-            fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-                AsyncWrite::poll_flush(self, cx)
+            fn poll_flush(self: ::std::pin::Pin<&mut Self>, cx: &mut ::std::task::Context<'_>) -> ::std::task::Poll<::std::io::Result<()>> {
+                $crate::io::AsyncWrite::poll_flush(self, cx)
             }
 
-            fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-                AsyncWrite::poll_close(self, cx)
+            fn poll_close(self: ::std::pin::Pin<&mut Self>, cx: &mut ::std::task::Context<'_>) -> ::std::task::Poll<::std::io::Result<()>> {
+                $crate::io::AsyncWrite::poll_close(self, cx)
             }
         }
     };
     (@AsyncBufRead [$($generics:tt)*] $ty:ty) => {
-        impl<$($generics)*> futures_io::AsyncBufRead for $ty
+        impl<$($generics)*> $crate::io::__futures_io::AsyncBufRead for $ty
         where
-            Self: AsyncBufRead,
+            Self: $crate::io::AsyncBufRead,
         {
             fn poll_fill_buf(
-                self: Pin<&mut Self>,
-                cx: &mut Context<'_>,
-            ) -> Poll<io::Result<&[u8]>> {
-                AsyncBufRead::poll_fill_buf(self, cx)
+                self: ::std::pin::Pin<&mut Self>,
+                cx: &mut ::std::task::Context<'_>,
+            ) -> ::std::task::Poll<::std::io::Result<&[u8]>> {
+                $crate::io::AsyncBufRead::poll_fill_buf(self, cx)
             }
 
-            fn consume(self: Pin<&mut Self>, amt: usize) {
-                AsyncBufRead::consume(self, amt)
+            fn consume(self: ::std::pin::Pin<&mut Self>, amt: usize) {
+                $crate::io::AsyncBufRead::consume(self, amt)
             }
         }
     };
@@ -110,7 +116,7 @@ macro_rules! forward_to_edgeloop {
 // The references, boxes, pins, slices and vectors edgeloop's traits are
 // implemented for are not listed: `futures-io` implements its own traits
 // for those already.
-forward_to_edgeloop! {
+crate::__forward_to_edgeloop! {
     impl[T: std::os::fd::AsRawFd] AsyncRead, AsyncWrite for AsyncFd<T>;
     impl[R] AsyncRead, AsyncWrite, AsyncBufRead for BufReader<R>;
     impl[W] AsyncRead, AsyncWrite, AsyncBufRead for BufWriter<W>;

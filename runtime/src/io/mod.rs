@@ -44,6 +44,10 @@ use std::task::{Context, Poll};
 #[cfg(feature = "futures-io")]
 pub use self::futures_io::FuturesIo;
 pub use crate::driver::{Interest, Ready};
+/// For `__forward_to_edgeloop!`'s expansion in other crates; not API.
+#[cfg(feature = "futures-io")]
+#[doc(hidden)]
+pub use ::futures_io as __futures_io;
 pub use async_fd::{AsyncFd, ReadyGuard, TryIoError};
 pub use buf_read::AsyncBufRead;
 pub use buf_read_ext::{AsyncBufReadExt, ReadLine, ReadUntil};
