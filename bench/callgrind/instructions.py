@@ -22,6 +22,8 @@ Servers:
   edgeloop-rw  tokio's program on edgeloop: a task per connection, its own
                4 KiB buffer, `read` then `write_all` (the yardstick)
   tokio        tokio current_thread, that same program
+  tokio-io     the same without tokio's time driver (enable_io); not in the
+               default list
   epoll        the hand-written epoll loop, trusting short reads
 
 --spawn counts, instead, the instructions per spawned, completed and
@@ -50,6 +52,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 SMALL, LARGE = 20_000, 120_000
 MESSAGE = b"x" * 64
 SERVERS = ["example", "edgeloop-rw", "tokio", "epoll"]
+# Measured only when named in --servers.
+EXTRA_SERVERS = ["tokio-io"]
 # A server under valgrind takes a while to start; past this it is broken.
 START_TIMEOUT = 60.0
 # One message round trip under valgrind takes well under a millisecond; a
@@ -73,7 +77,7 @@ def build():
         sys.exit("cannot find the bench suite's executable in cargo's output")
     example = os.path.join(ROOT, "target", "release", "examples", "echo_server")
     argv = {"example": [example, "127.0.0.1:0"]}
-    for name in SERVERS[1:]:
+    for name in SERVERS[1:] + EXTRA_SERVERS:
         argv[name] = [suite, "--role", "server", name]
     return argv
 
@@ -218,7 +222,8 @@ def measure(argv, server, conns, work, top):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--conns", default="1,100,1000", help="comma-separated (default 1,100,1000)")
-    ap.add_argument("--servers", default=",".join(SERVERS), help="comma-separated, from: " + " ".join(SERVERS))
+    ap.add_argument("--servers", default=",".join(SERVERS),
+                    help="comma-separated, from: " + " ".join(SERVERS + EXTRA_SERVERS))
     ap.add_argument("--top", type=int, default=0, help="per-function breakdown, N functions")
     ap.add_argument("--spawn", action="store_true",
                     help="instructions per spawned task (edgeloop, tokio) instead of per message")
@@ -228,8 +233,8 @@ def main():
     conns = [int(c) for c in args.conns.split(",")]
     servers = args.servers.split(",")
     for s in servers:
-        if s not in SERVERS:
-            sys.exit(f"unknown server {s}; choose from {SERVERS}")
+        if s not in SERVERS + EXTRA_SERVERS:
+            sys.exit(f"unknown server {s}; choose from {SERVERS + EXTRA_SERVERS}")
     argv = build()
     if args.spawn:
         with tempfile.TemporaryDirectory() as scratch:

@@ -2,7 +2,7 @@
 //!
 //! Without `--role` this process drives the suite (see
 //! `edgeloop_bench::suite`); with it, the process is one of the children the
-//! suite starts: an echo server (`--role server edgeloop|edgeloop-rw|tokio|epoll`) or a
+//! suite starts: an echo server (`--role server edgeloop|edgeloop-rw|tokio|tokio-io|epoll`) or a
 //! micro-benchmark (`--role micro tasks|timers|sleep|wake KIND COUNT CPU`).
 //! Only this target links edgeloop and tokio, which are dev-dependencies.
 
@@ -29,7 +29,8 @@ fn role(args: &[String]) -> ExitCode {
     let result = match args.as_slice() {
         ["server", "edgeloop"] => servers::edgeloop(),
         ["server", "edgeloop-rw"] => servers::edgeloop_rw(),
-        ["server", "tokio"] => servers::tokio(),
+        ["server", "tokio"] => servers::tokio(false),
+        ["server", "tokio-io"] => servers::tokio(true),
         ["server", "epoll"] => edgeloop_bench::epoll_server::main(),
         ["micro", bench, kind, count, other_cpu] => match count.parse() {
             Ok(count) => micro::run(bench, kind, count, other_cpu.parse().ok()),
